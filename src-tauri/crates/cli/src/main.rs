@@ -1,0 +1,54 @@
+//! `gemma-desk-cli`: everything the app's engine does, from a terminal, with no window.
+
+mod bench;
+mod chat;
+mod options;
+mod prompt;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Chat with Gemma on this machine, render prompts, and measure speed.
+#[derive(Parser)]
+#[command(name = "gemma-desk-cli", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Chat with a model: one reply to PROMPT, or an interactive chat without it.
+    Chat(chat::ChatArgs),
+    /// Print the exact prompt text the engine would tokenize for a JSON list of messages.
+    Prompt(prompt::PromptArgs),
+    /// Measure prefill, decode and time to first token through the engine worker, against a
+    /// bare llama.cpp loop in the same run; prints JSON.
+    Bench(bench::BenchArgs),
+    /// Serve the engine protocol on stdin/stdout (started by the CLI and the app themselves).
+    #[command(hide = true)]
+    Worker,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Chat(args) => chat::run(args),
+        Command::Prompt(args) => prompt::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Worker => return ExitCode::from(gemma_desk_engine::run_worker() as u8),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {}", one_line(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line, as a terminal user should see them.
+fn one_line(error: &anyhow::Error) -> String {
+    error.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ").replace('\n', " ")
+}

@@ -1,0 +1,120 @@
+//! The engine in its own process: crashes are survived, explained, and recovered from.
+
+use std::time::{Duration, Instant};
+
+use gemma_desk_engine::{
+    ChatMessage, ClientError, LoadOptions, RenderOptions, SamplingParams, StopReason, WorkerClient, WorkerCommand,
+};
+
+use crate::test_model;
+
+fn client() -> WorkerClient {
+    let command = WorkerCommand { program: env!("CARGO_BIN_EXE_gemma-desk-cli").into(), args: vec!["worker".into()] };
+    WorkerClient::new(command)
+}
+
+fn loaded_client() -> WorkerClient {
+    let mut client = client();
+    client.load(LoadOptions { model: test_model(), ctx: Some(1024), threads: Some(2), ..Default::default() }).expect("the model loads");
+    client
+}
+
+fn greedy(max_tokens: u32) -> SamplingParams {
+    SamplingParams { greedy: true, max_tokens: Some(max_tokens), ..Default::default() }
+}
+
+fn poem() -> Vec<ChatMessage> {
+    vec![ChatMessage::user("Write a long story about a lighthouse keeper.")]
+}
+
+fn kill(pid: u32) {
+    let status = std::process::Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn killing_the_worker_mid_reply_gives_an_interrupted_reply_and_the_next_request_works() {
+    let mut client = loaded_client();
+    let pid = client.worker_pid().unwrap();
+    let mut pieces = 0;
+    let reply = client
+        .generate(&poem(), &RenderOptions::default(), &greedy(400), |_| {
+            pieces += 1;
+            if pieces == 5 {
+                kill(pid);
+            }
+        })
+        .expect("an interrupted reply is still a reply");
+    assert_eq!(reply.stop_reason, StopReason::Interrupted);
+    assert!(!reply.text.is_empty(), "the text streamed before the crash is kept");
+    let death = reply.worker_death.expect("the cause is reported");
+    assert!(death.status.contains("signal 9"), "{}", death.status);
+    assert!(!death.stderr_tail.is_empty(), "llama.cpp's last stderr lines are kept");
+
+    let next = client.generate(&poem(), &RenderOptions::default(), &greedy(8), |_| {}).expect("a fresh worker answers");
+    assert_eq!(next.stop_reason, StopReason::MaxTokens);
+    assert_ne!(client.worker_pid(), Some(pid), "a new worker process serves the next request");
+    assert_eq!(next.figures.unwrap().reused_tokens, 0, "the new worker starts with an empty cache");
+}
+
+#[test]
+fn a_worker_that_died_between_requests_is_restarted_with_its_model() {
+    let mut client = loaded_client();
+    kill(client.worker_pid().unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    let reply = client.generate(&poem(), &RenderOptions::default(), &greedy(4), |_| {}).unwrap();
+    assert_eq!(reply.stop_reason, StopReason::MaxTokens);
+}
+
+#[test]
+fn cancelling_from_another_thread_stops_the_reply() {
+    let mut client = loaded_client();
+    let cancel = client.cancel_handle();
+    let mut pieces = 0;
+    let reply = client
+        .generate(&poem(), &RenderOptions::default(), &greedy(400), |_| {
+            pieces += 1;
+            if pieces == 3 {
+                let cancel = cancel.clone();
+                std::thread::spawn(move || cancel.cancel()).join().unwrap();
+            }
+        })
+        .unwrap();
+    assert_eq!(reply.stop_reason, StopReason::Cancelled);
+    let figures = reply.figures.unwrap();
+    assert!(figures.generated_tokens <= 5, "stopped within a token or two, generated {}", figures.generated_tokens);
+
+    let next = client.generate(&poem(), &RenderOptions::default(), &greedy(4), |_| {}).unwrap();
+    assert_eq!(next.stop_reason, StopReason::MaxTokens, "a cancel does not leak into the next reply");
+}
+
+#[test]
+fn the_worker_exits_when_its_client_goes_away() {
+    let client = loaded_client();
+    let pid = client.worker_pid().unwrap();
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(Instant::now() < deadline, "the worker must exit when its stdin closes");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_bad_model_is_an_error_and_the_worker_stays_usable() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("not-a-model.gguf");
+    std::fs::write(&bogus, b"this is not a gguf file at all").unwrap();
+    let mut client = client();
+    let error = client.load(LoadOptions { model: bogus, ..Default::default() }).unwrap_err();
+    assert!(matches!(error, ClientError::Engine { .. }), "{error}");
+    assert!(error.to_string().contains("not-a-model.gguf"), "{error}");
+    client.load(LoadOptions { model: test_model(), ctx: Some(512), ..Default::default() }).expect("the same worker loads a good model next");
+}
+
+#[test]
+fn requests_before_a_model_is_loaded_are_refused() {
+    let mut client = client();
+    let error = client.generate(&poem(), &RenderOptions::default(), &greedy(4), |_| {}).unwrap_err();
+    assert!(matches!(error, ClientError::NoModel));
+}

@@ -1,0 +1,52 @@
+//! Starting llama.cpp. The build compiles ggml's CPU kernels once per instruction-set level
+//! (SSE4.2, AVX2, AVX-512, ...) as loadable modules, and llama.cpp picks the best one this CPU
+//! runs at start-up, so one portable binary still uses the machine's vector units.
+
+use std::path::{Path, PathBuf};
+
+use llama_cpp_2::llama_backend::LlamaBackend;
+
+use crate::error::EngineError;
+
+/// Where the backend modules are looked for first (a packaged app sets it, tests may too).
+pub const BACKENDS_DIR_ENV: &str = "GEMMA_DESK_BACKENDS_DIR";
+
+/// Loads the compute backends and initialises llama.cpp (once per process).
+pub fn init_backend() -> Result<LlamaBackend, EngineError> {
+    let dir = backends_dir();
+    match &dir {
+        Some(dir) => llama_cpp_2::llama_backend::load_backends_from_path(dir),
+        None => llama_cpp_2::llama_backend::load_backends(),
+    }
+    if llama_cpp_2::list_llama_ggml_backend_devices().is_empty() {
+        return Err(EngineError::LoadFailed(format!(
+            "no llama.cpp compute backend could be loaded (looked in {}); reinstall the app or set {BACKENDS_DIR_ENV}",
+            dir.map_or_else(|| "the build directory".into(), |d| d.display().to_string())
+        )));
+    }
+    LlamaBackend::init().map_err(|error| EngineError::LoadFailed(format!("llama.cpp failed to start: {error}")))
+}
+
+/// The first of: the environment variable, a `backends` folder beside the executable, the
+/// executable's own folder if it holds the modules; `None` means the build's own folder.
+fn backends_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os(BACKENDS_DIR_ENV) {
+        return Some(dir.into());
+    }
+    let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    [exe_dir.join("backends"), exe_dir].into_iter().find(|dir| holds_cpu_backend(dir))
+}
+
+fn holds_cpu_backend(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|entry| entry.file_name().to_string_lossy().contains("ggml-cpu"))
+    })
+}
+
+/// The names of the compute devices llama.cpp found, e.g. `CPU (Intel Xeon)`.
+pub fn device_names() -> Vec<String> {
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .into_iter()
+        .map(|device| format!("{} ({})", device.name, device.description))
+        .collect()
+}

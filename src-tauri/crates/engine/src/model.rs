@@ -1,0 +1,119 @@
+//! Loading a model: validate the GGUF in Rust, hand it to llama.cpp, pick its chat template and
+//! load its projector (mmproj) if one was given.
+
+use std::path::Path;
+use std::time::Instant;
+
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::mtmd::{MtmdContext, MtmdContextParams};
+
+use crate::error::EngineError;
+use crate::gguf::{inspect, GgufInfo};
+use crate::protocol::LoadOptions;
+use crate::template::ChatTemplate;
+
+/// A model loaded by llama.cpp, with everything needed to prompt it.
+pub struct LoadedModel {
+    // Declared before `model`: the projector points into the model and must be freed first.
+    pub(crate) projector: Option<MtmdContext>,
+    pub(crate) model: LlamaModel,
+    pub(crate) gguf: GgufInfo,
+    pub(crate) template: ChatTemplate,
+    pub(crate) gpu_layers: u32,
+    pub(crate) load_ms: f64,
+}
+
+impl LoadedModel {
+    /// Validates and loads the model (and projector) named in `options`.
+    pub fn load(backend: &LlamaBackend, options: &LoadOptions) -> Result<LoadedModel, EngineError> {
+        let started = Instant::now();
+        let gguf = inspect(&options.model)?;
+        if gguf.is_projector {
+            return Err(EngineError::InvalidModel(format!(
+                "{} is a projector (mmproj) file, not a language model; pass it as the mmproj and choose the model GGUF itself",
+                options.model.display()
+            )));
+        }
+        if let Some(mmproj) = &options.mmproj {
+            let projector = inspect(mmproj)?;
+            if !projector.is_projector {
+                return Err(EngineError::InvalidModel(format!(
+                    "{} is not a projector (mmproj) file: its architecture is {}",
+                    mmproj.display(),
+                    projector.architecture
+                )));
+            }
+        }
+
+        let gpu_layers = options.gpu_layers.unwrap_or(if backend.supports_gpu_offload() { u32::MAX / 2 } else { 0 });
+        let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
+        let model = LlamaModel::load_from_file(backend, &options.model, &params).map_err(|error| {
+            EngineError::LoadFailed(format!(
+                "llama.cpp could not load {}: {error}; the file may use a feature this build does not support",
+                options.model.display()
+            ))
+        })?;
+
+        let model_layers = model.n_layer();
+        let template = choose_template(&model, &gguf)?;
+        let projector = match &options.mmproj {
+            Some(mmproj) => Some(load_projector(&model, mmproj, options.threads, gpu_layers > 0)?),
+            None => None,
+        };
+        Ok(LoadedModel {
+            projector,
+            model,
+            gguf,
+            template,
+            gpu_layers: if backend.supports_gpu_offload() { gpu_layers.min(model_layers + 1) } else { 0 },
+            load_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// What the GGUF header says about the model.
+    pub fn gguf(&self) -> &GgufInfo {
+        &self.gguf
+    }
+
+    /// llama.cpp's model itself, for callers that go below the engine (benchmarks, tests).
+    pub fn llama(&self) -> &LlamaModel {
+        &self.model
+    }
+
+    /// The template that renders this model's prompts.
+    pub fn template(&self) -> &ChatTemplate {
+        &self.template
+    }
+}
+
+fn choose_template(model: &LlamaModel, gguf: &GgufInfo) -> Result<ChatTemplate, EngineError> {
+    let vocab = model.vocab();
+    let piece = |token| String::from_utf8_lossy(&vocab.token_to_piece(token, true, None)).into_owned();
+    let (bos, eos) = (piece(vocab.bos()), piece(vocab.eos()));
+    Ok(ChatTemplate::for_model(&gguf.architecture, gguf.chat_template.as_deref(), &bos, &eos)?)
+}
+
+fn load_projector(
+    model: &LlamaModel,
+    mmproj: &Path,
+    threads: Option<u32>,
+    use_gpu: bool,
+) -> Result<MtmdContext, EngineError> {
+    let path = mmproj.to_str().ok_or_else(|| {
+        EngineError::InvalidModel(format!("projector path is not valid UTF-8: {}", mmproj.display()))
+    })?;
+    let params = MtmdContextParams {
+        use_gpu,
+        print_timings: false,
+        n_threads: threads.map_or_else(crate::session::default_threads, |t| t as i32),
+        ..MtmdContextParams::default()
+    };
+    MtmdContext::init_from_file(path, model, &params).map_err(|error| {
+        EngineError::LoadFailed(format!(
+            "llama.cpp could not load the projector {}: {error}; is it the mmproj made for this model?",
+            mmproj.display()
+        ))
+    })
+}

@@ -1,0 +1,229 @@
+//! The worker protocol: newline-delimited JSON, one [`Request`] per line on the worker's stdin,
+//! one [`Event`] per line on its stdout. Everything that crosses the process boundary is here.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::sampling::SamplingParams;
+use crate::template::{ChatMessage, RenderOptions};
+
+/// What the client asks of the worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Load a model (replacing any loaded one). Answered by [`Event::Loaded`] or [`Event::Error`].
+    Load(LoadOptions),
+    /// Generate the assistant's reply to a conversation. Answered by [`Event::Token`]s, maybe a
+    /// [`Event::Notice`], then [`Event::Done`] or [`Event::Error`].
+    Generate {
+        /// Chosen by the client; every event of this reply carries it.
+        id: u64,
+        /// The whole conversation so far, ending with the user's message.
+        messages: Vec<ChatMessage>,
+        /// Template switches (thinking, tools).
+        #[serde(default)]
+        options: RenderOptions,
+        /// Sampling overrides; unset values take the model family's defaults.
+        #[serde(default)]
+        sampling: SamplingParams,
+    },
+    /// Stop the reply `id` after the token being generated.
+    Cancel {
+        /// The reply to stop.
+        id: u64,
+    },
+    /// Render a conversation to the exact prompt text, with the generation prompt appended.
+    /// Answered by [`Event::Rendered`].
+    Render {
+        /// The conversation.
+        messages: Vec<ChatMessage>,
+        /// Template switches.
+        #[serde(default)]
+        options: RenderOptions,
+    },
+    /// Measure prefill and decode speed the way llama-bench does. Answered by
+    /// [`Event::BenchResult`].
+    Bench {
+        /// Tokens in the prompt, decoded as one batch (llama-bench's pp512).
+        prompt_tokens: u32,
+        /// Tokens decoded one at a time (llama-bench's tg128).
+        gen_tokens: u32,
+    },
+}
+
+/// How to load a model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoadOptions {
+    /// The model GGUF.
+    pub model: PathBuf,
+    /// The multimodal projector GGUF (vision/audio), if any.
+    pub mmproj: Option<PathBuf>,
+    /// Context size in tokens; the smaller of the model's and 8192 when unset.
+    pub ctx: Option<u32>,
+    /// CPU threads; all available cores when unset.
+    pub threads: Option<u32>,
+    /// Layers to offload to the GPU; all of them when unset and a GPU backend is built in.
+    pub gpu_layers: Option<u32>,
+}
+
+/// What the worker tells the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// The worker is up and reading requests.
+    Ready {
+        /// The worker's process id.
+        pid: u32,
+    },
+    /// A model finished loading.
+    Loaded(ModelInfo),
+    /// The next piece of a reply: always complete UTF-8 text.
+    Token {
+        /// The reply.
+        id: u64,
+        /// The text.
+        text: String,
+    },
+    /// Something the user should be told about a reply, such as dropped turns.
+    Notice {
+        /// The reply.
+        id: u64,
+        /// The notice, in words.
+        message: String,
+    },
+    /// A reply ended.
+    Done {
+        /// The reply.
+        id: u64,
+        /// Its figures and why it stopped.
+        figures: ReplyFigures,
+    },
+    /// A rendered prompt.
+    Rendered {
+        /// The exact text the engine would tokenize.
+        text: String,
+    },
+    /// Benchmark figures measured inside the worker.
+    BenchResult(BenchFigures),
+    /// A request failed. `id` is set when it was a reply.
+    Error {
+        /// The reply, if the failed request was one.
+        id: Option<u64>,
+        /// What the client may act on.
+        code: ErrorCode,
+        /// The error, in words.
+        message: String,
+    },
+}
+
+/// Error classes the client and UI act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The model file is missing, not a GGUF, or damaged.
+    InvalidModel,
+    /// llama.cpp could not load the model or create its context.
+    LoadFailed,
+    /// A request came before any model was loaded.
+    NoModel,
+    /// The request itself is malformed or its values are out of range.
+    BadRequest,
+    /// The chat template refused the conversation.
+    Template,
+    /// The prompt does not fit in the context even after dropping old turns.
+    PromptTooLong,
+    /// llama.cpp failed while decoding.
+    DecodeFailed,
+}
+
+/// Why a reply stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The model ended its turn.
+    EndOfTurn,
+    /// The reply reached its `max_tokens`.
+    MaxTokens,
+    /// The reply filled the context window.
+    ContextFull,
+    /// The user stopped it.
+    Cancelled,
+    /// The worker died before the reply finished (set by the client, never by the worker).
+    Interrupted,
+}
+
+impl StopReason {
+    /// The reason in words, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StopReason::EndOfTurn => "the model finished its reply",
+            StopReason::MaxTokens => "the reply reached the maximum number of tokens",
+            StopReason::ContextFull => "the reply filled the whole context window; raise the context size to get longer replies",
+            StopReason::Cancelled => "stopped by the user",
+            StopReason::Interrupted => "the engine stopped before the reply was finished",
+        }
+    }
+}
+
+/// The figures every reply ends with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplyFigures {
+    /// Why the reply stopped.
+    pub stop_reason: StopReason,
+    /// Tokens in the rendered prompt.
+    pub prompt_tokens: u32,
+    /// Prompt tokens found in the KV cache and not decoded again.
+    pub reused_tokens: u32,
+    /// Oldest messages left out because the conversation outgrew the context.
+    pub dropped_messages: u32,
+    /// Tokens generated.
+    pub generated_tokens: u32,
+    /// From receiving the request to the first generated token.
+    pub ttft_ms: f64,
+    /// Prompt tokens decoded per second (the ones not reused).
+    pub prefill_tps: f64,
+    /// Generated tokens per second after the first.
+    pub decode_tps: f64,
+    /// The sampling settings actually used (with the seed, to reproduce the reply).
+    pub sampling: crate::sampling::Sampling,
+}
+
+/// What the worker says about a loaded model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The file loaded.
+    pub path: PathBuf,
+    /// `general.architecture`, e.g. `gemma3`.
+    pub architecture: String,
+    /// `general.name`, if set.
+    pub name: Option<String>,
+    /// Context size in use.
+    pub n_ctx: u32,
+    /// Context size the model was trained for.
+    pub n_ctx_train: u32,
+    /// CPU threads in use.
+    pub threads: u32,
+    /// Layers offloaded to a GPU.
+    pub gpu_layers: u32,
+    /// Which chat template renders prompts: `builtin gemma` or `jinja`.
+    pub template: String,
+    /// The compute devices llama.cpp sees, e.g. `CPU (AVX512)`.
+    pub devices: Vec<String>,
+    /// A projector is loaded and accepts images.
+    pub vision: bool,
+    /// A projector is loaded and accepts audio.
+    pub audio: bool,
+    /// Milliseconds spent loading.
+    pub load_ms: f64,
+}
+
+/// llama-bench style speed figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchFigures {
+    /// Prompt tokens per second for one batch of `prompt_tokens`.
+    pub prefill_tps: f64,
+    /// Tokens per second for `gen_tokens` single-token steps.
+    pub decode_tps: f64,
+}

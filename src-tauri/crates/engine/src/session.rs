@@ -1,0 +1,433 @@
+//! A chat session: one llama.cpp context whose KV cache outlives each reply.
+//!
+//! Every reply re-renders the whole conversation, keeps the longest token prefix already in the
+//! cache and decodes only the rest (llama-server's prompt caching). A reply moves through
+//! [`ReplyState`]: prefill of the new prompt tokens, then generation one token at a time, until a
+//! [`StopReason`].
+//!
+//! Reusing the cache must not change the reply: a greedy reply is the same whether the cache
+//! was reused or rebuilt from the stored conversation. ggml's rounding depends on how tokens are
+//! grouped into a batch (a lone token is a matrix-vector product; batches are tiled), so a KV
+//! entry is only bit-identical to a rebuild's if its token was decoded in the same group. Prompt
+//! tokens are therefore always decoded in chunks aligned to absolute positions (multiples of
+//! [`CACHE_CHUNK`]), and only whole aligned chunks are reused ("settled"). [`Session::settle`]
+//! re-decodes a finished reply's tokens that way, which the worker does right after each reply,
+//! while the user reads it.
+
+use std::num::NonZeroU32;
+use std::time::Instant;
+
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::token::LlamaToken;
+
+use crate::error::EngineError;
+use crate::model::LoadedModel;
+use crate::protocol::{BenchFigures, LoadOptions, ModelInfo, ReplyFigures, StopReason};
+use crate::sampling::SamplingParams;
+use crate::template::{ChatMessage, RenderOptions};
+use crate::utf8::Utf8Stream;
+
+/// Context size when the caller sets none (the model's own is used when smaller).
+pub const DEFAULT_CONTEXT: u32 = 8192;
+/// The most tokens llama.cpp decodes per call (the benchmark's pp512 batch).
+const BATCH: u32 = 512;
+/// Prompt tokens are decoded in chunks aligned to multiples of this many positions, and the
+/// cache is reused in whole chunks (see the module docs). Larger chunks prefill a little faster
+/// but re-read more of the conversation each turn.
+pub const CACHE_CHUNK: usize = 64;
+
+/// Where a reply is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyState {
+    /// Decoding the prompt tokens not found in the cache.
+    Prefill,
+    /// Sampling and decoding one token at a time.
+    Generating,
+    /// Finished.
+    Done(StopReason),
+}
+
+/// What a reply tells its caller while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyEvent {
+    /// More text (always complete UTF-8).
+    Text(String),
+    /// Something the user should know, such as dropped turns.
+    Notice(String),
+}
+
+/// One model context and the tokens its KV cache holds.
+pub struct Session<'m> {
+    model: &'m LoadedModel,
+    context: LlamaContext<'m>,
+    batch: LlamaBatch<'static>,
+    /// The tokens at positions `0..cached.len()` of sequence 0 in the KV cache.
+    cached: Vec<LlamaToken>,
+    /// How many leading cached tokens were decoded in whole aligned chunks (reusable); always a
+    /// multiple of [`CACHE_CHUNK`].
+    settled: usize,
+    threads: u32,
+}
+
+/// All cores unless the user says otherwise.
+pub(crate) fn default_threads() -> i32 {
+    std::thread::available_parallelism().map_or(4, |n| n.get() as i32)
+}
+
+impl<'m> Session<'m> {
+    /// Creates the context for `model` as `options` ask.
+    pub fn new(backend: &LlamaBackend, model: &'m LoadedModel, options: &LoadOptions) -> Result<Self, EngineError> {
+        let n_ctx_train = model.model.n_ctx_train();
+        let n_ctx = options.ctx.unwrap_or(DEFAULT_CONTEXT.min(n_ctx_train));
+        if !(64..=n_ctx_train.max(64)).contains(&n_ctx) {
+            return Err(EngineError::BadRequest(format!(
+                "context size must be between 64 and the model's {n_ctx_train} tokens, got {n_ctx}"
+            )));
+        }
+        let threads = options.threads.map_or_else(default_threads, |t| t as i32);
+        if !(1..=1024).contains(&threads) {
+            return Err(EngineError::BadRequest(format!("threads must be between 1 and 1024, got {threads}")));
+        }
+        let n_batch = BATCH.min(n_ctx);
+        let params = LlamaContextParams::default()
+            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_batch(n_batch)
+            .with_n_ubatch(n_batch)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let context = model.model.new_context(backend, params).map_err(|error| {
+            EngineError::LoadFailed(format!(
+                "llama.cpp could not create a context of {n_ctx} tokens: {error}; try a smaller context size"
+            ))
+        })?;
+        Ok(Session {
+            model,
+            context,
+            batch: LlamaBatch::new(n_batch as usize, 1),
+            cached: Vec::new(),
+            settled: 0,
+            threads: threads as u32,
+        })
+    }
+
+    /// What the client is told about the loaded model.
+    pub fn info(&self) -> ModelInfo {
+        let devices = crate::backend::device_names();
+        let projector = self.model.projector.as_ref();
+        ModelInfo {
+            path: self.model.gguf.path.clone(),
+            architecture: self.model.gguf.architecture.clone(),
+            name: self.model.gguf.name.clone(),
+            n_ctx: self.context.n_ctx(),
+            n_ctx_train: self.model.model.n_ctx_train(),
+            threads: self.threads,
+            gpu_layers: self.model.gpu_layers,
+            template: self.model.template.kind().to_string(),
+            devices,
+            vision: projector.is_some_and(|p| p.support_vision()),
+            audio: projector.is_some_and(|p| p.support_audio()),
+            load_ms: self.model.load_ms,
+        }
+    }
+
+    /// Renders a conversation to the exact text that [`Session::generate`] tokenizes.
+    pub fn render(&self, messages: &[ChatMessage], options: &RenderOptions) -> Result<String, EngineError> {
+        if messages.is_empty() {
+            return Err(EngineError::BadRequest("the conversation has no messages".into()));
+        }
+        let options = RenderOptions { add_generation_prompt: true, ..options.clone() };
+        Ok(self.model.template.render(messages, &options)?)
+    }
+
+    /// The tokens the KV cache holds (for tests and diagnostics).
+    pub fn cached_tokens(&self) -> usize {
+        self.cached.len()
+    }
+
+    /// Generates the assistant's reply to `messages`, streaming text through `on_event`.
+    /// `cancelled` is polled before each token; once it returns true the reply stops.
+    pub fn generate(
+        &mut self,
+        messages: &[ChatMessage],
+        options: &RenderOptions,
+        params: &SamplingParams,
+        cancelled: &dyn Fn() -> bool,
+        on_event: &mut dyn FnMut(ReplyEvent),
+    ) -> Result<ReplyFigures, EngineError> {
+        let started = Instant::now();
+        params.validate().map_err(|error| EngineError::BadRequest(error.to_string()))?;
+        let sampling = params.resolve(&self.model.gguf.architecture);
+        let n_ctx = self.context.n_ctx();
+        let reserve = sampling.max_tokens.unwrap_or(u32::MAX).min(n_ctx / 4).max(1);
+        let (prompt, dropped) = self.fit_prompt(messages, options, reserve)?;
+        if dropped > 0 {
+            on_event(ReplyEvent::Notice(format!(
+                "the conversation outgrew the context of {n_ctx} tokens: the oldest {dropped} messages were left out of the prompt (the system prompt is kept)"
+            )));
+        }
+
+        let reused = self.reuse_cached_prefix(&prompt);
+        let prefill_started = Instant::now();
+        let mut state = ReplyState::Prefill;
+        if self.decode_chunks(&prompt[reused..], cancelled)? {
+            state = ReplyState::Done(StopReason::Cancelled);
+        }
+        let prefill_secs = prefill_started.elapsed().as_secs_f64();
+        self.settled = whole_chunks(self.cached.len());
+
+        let vocab = self.model.model.vocab();
+        let mut sampler = sampling.sampler(self.model.model.n_vocab());
+        if sampling.repeat_penalty != 1.0 {
+            sampler.accept_many(&prompt);
+        }
+        let mut text = Utf8Stream::default();
+        let mut generated = 0u32;
+        let mut first_token_at = None;
+        if state == ReplyState::Prefill {
+            state = ReplyState::Generating;
+        }
+        while state == ReplyState::Generating {
+            if cancelled() {
+                state = ReplyState::Done(StopReason::Cancelled);
+                break;
+            }
+            let token = sampler.sample(&self.context, self.batch.n_tokens() - 1);
+            first_token_at.get_or_insert_with(Instant::now);
+            if vocab.is_eog(token) {
+                state = ReplyState::Done(StopReason::EndOfTurn);
+                break;
+            }
+            generated += 1;
+            let piece = text.push(&vocab.token_to_piece(token, false, None));
+            if !piece.is_empty() {
+                on_event(ReplyEvent::Text(piece));
+            }
+            if sampling.max_tokens.is_some_and(|max| generated >= max) {
+                state = ReplyState::Done(StopReason::MaxTokens);
+            } else if self.cached.len() >= n_ctx as usize {
+                state = ReplyState::Done(StopReason::ContextFull);
+            } else {
+                self.decode_batch(&[token], true)?;
+            }
+        }
+        let tail = text.finish();
+        if !tail.is_empty() {
+            on_event(ReplyEvent::Text(tail));
+        }
+
+        let ReplyState::Done(stop_reason) = state else { unreachable!("the loop ends only when done") };
+        let first_token_at = first_token_at.unwrap_or_else(Instant::now);
+        let decode_secs = first_token_at.elapsed().as_secs_f64();
+        let prefilled = prompt.len() - reused;
+        Ok(ReplyFigures {
+            stop_reason,
+            prompt_tokens: prompt.len() as u32,
+            reused_tokens: reused as u32,
+            dropped_messages: dropped,
+            generated_tokens: generated,
+            ttft_ms: (first_token_at - started).as_secs_f64() * 1000.0,
+            prefill_tps: rate(prefilled, prefill_secs),
+            decode_tps: rate(generated.saturating_sub(1) as usize, decode_secs),
+            sampling,
+        })
+    }
+
+    /// Renders and tokenizes the conversation; while it does not fit with `reserve` tokens to
+    /// spare, drops the oldest turns (a user message and the replies after it), keeping the
+    /// system prompt. It drops down to half the context so that the next turns reuse the cache
+    /// instead of dropping (and re-reading the whole prompt) again on every turn.
+    fn fit_prompt(
+        &self,
+        messages: &[ChatMessage],
+        options: &RenderOptions,
+        reserve: u32,
+    ) -> Result<(Vec<LlamaToken>, u32), EngineError> {
+        let n_ctx = self.context.n_ctx() as usize;
+        let prompt = self.tokenize(&self.render(messages, options)?);
+        if prompt.len() + reserve as usize <= n_ctx {
+            return Ok((prompt, 0));
+        }
+        let has_system = matches!(messages[0].role.as_str(), "system" | "developer");
+        let first_turn = usize::from(has_system);
+        let target = (n_ctx / 2).max(n_ctx.saturating_sub(reserve as usize) / 2);
+        let mut start = first_turn;
+        let mut best = prompt;
+        loop {
+            let Some(next) = messages[start + 1..].iter().position(|m| m.role == "user").map(|i| start + 1 + i) else {
+                break;
+            };
+            start = next;
+            let kept: Vec<ChatMessage> =
+                messages[..first_turn].iter().chain(&messages[start..]).cloned().collect();
+            best = self.tokenize(&self.render(&kept, options)?);
+            if best.len() <= target {
+                break;
+            }
+        }
+        if best.len() + reserve as usize > n_ctx {
+            return Err(EngineError::PromptTooLong { tokens: best.len(), n_ctx: n_ctx as u32, reserve });
+        }
+        Ok((best, (start - first_turn) as u32))
+    }
+
+    fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
+        let vocab = self.model.model.vocab();
+        let mut tokens = vocab.tokenize(text.as_bytes(), false, true);
+        if vocab.should_add_bos() && tokens.first() != Some(&vocab.bos()) {
+            tokens.insert(0, vocab.bos());
+        }
+        tokens
+    }
+
+    /// Keeps the longest settled prefix of `prompt` already in the KV cache, in whole chunks,
+    /// and returns its length. At least one prompt token is always left to decode, since
+    /// sampling needs fresh logits.
+    fn reuse_cached_prefix(&mut self, prompt: &[LlamaToken]) -> usize {
+        let common = self.cached[..self.settled].iter().zip(prompt).take_while(|(a, b)| a == b).count();
+        let keep = whole_chunks(common.min(prompt.len() - 1));
+        self.truncate_cache(keep);
+        self.cached.len()
+    }
+
+    /// Drops cached tokens from position `keep` on (everything, if llama.cpp cannot).
+    fn truncate_cache(&mut self, keep: usize) {
+        if keep < self.cached.len() {
+            let removed = self.context.clear_kv_cache_seq(Some(0), Some(keep as u32), None);
+            if !matches!(removed, Ok(true)) {
+                self.forget_cache();
+                return;
+            }
+            self.cached.truncate(keep);
+        }
+        self.settled = self.settled.min(self.cached.len());
+    }
+
+    /// Re-decodes the tokens generated since the last prompt in aligned chunks, so that the next
+    /// turn reuses them exactly as a rebuild from the stored conversation would compute them.
+    pub fn settle(&mut self) -> Result<(), EngineError> {
+        if whole_chunks(self.cached.len()) == self.settled {
+            return Ok(()); // nothing new fills a whole chunk
+        }
+        let start = self.settled;
+        let tail = self.cached[start..].to_vec();
+        self.truncate_cache(start);
+        if self.cached.len() != start {
+            return Ok(()); // the cache was dropped whole: the next prompt is decoded from scratch
+        }
+        self.decode_chunks(&tail, &|| false)?;
+        self.settled = whole_chunks(self.cached.len());
+        Ok(())
+    }
+
+    fn forget_cache(&mut self) {
+        self.context.clear_kv_cache();
+        self.cached.clear();
+        self.settled = 0;
+    }
+
+    /// Decodes `tokens` after the cached ones in chunks that end at multiples of [`CACHE_CHUNK`],
+    /// asking for logits of the last token only. Returns true when `cancelled` stopped it
+    /// between two chunks.
+    fn decode_chunks(&mut self, tokens: &[LlamaToken], cancelled: &dyn Fn() -> bool) -> Result<bool, EngineError> {
+        let mut rest = tokens;
+        while !rest.is_empty() {
+            let position = self.cached.len();
+            let (chunk, after) = rest.split_at((CACHE_CHUNK - position % CACHE_CHUNK).min(rest.len()));
+            self.decode_batch(chunk, after.is_empty())?;
+            rest = after;
+            if !rest.is_empty() && cancelled() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Decodes `tokens` after the cached ones as one llama.cpp batch.
+    fn decode_batch(&mut self, tokens: &[LlamaToken], logits_for_last: bool) -> Result<(), EngineError> {
+        let n_ctx = self.context.n_ctx() as usize;
+        if self.cached.len() + tokens.len() > n_ctx || tokens.len() > self.context.n_batch() as usize {
+            return Err(EngineError::Decode(format!(
+                "{} tokens do not fit after the {} cached ones in a context of {n_ctx}",
+                tokens.len(),
+                self.cached.len()
+            )));
+        }
+        self.batch.clear();
+        for (offset, token) in tokens.iter().enumerate() {
+            let position = (self.cached.len() + offset) as i32;
+            let wants_logits = logits_for_last && offset + 1 == tokens.len();
+            self.batch.add(*token, position, &[0], wants_logits).map_err(|error| EngineError::Decode(error.to_string()))?;
+        }
+        if let Err(error) = self.context.decode(&mut self.batch) {
+            // The cache may hold part of the batch: start from a clean one next time.
+            self.forget_cache();
+            return Err(EngineError::Decode(error.to_string()));
+        }
+        self.cached.extend_from_slice(tokens);
+        Ok(())
+    }
+
+    /// Measures prefill and decode the way llama-bench's pp and tg tests do, through the same
+    /// decode path replies use: one batch of `prompt_tokens` random tokens, then `gen_tokens`
+    /// single-token steps, each from an empty cache after a warm-up.
+    pub fn bench(&mut self, prompt_tokens: u32, gen_tokens: u32) -> Result<BenchFigures, EngineError> {
+        let n_vocab = self.model.model.n_vocab() as u32;
+        let (n_ctx, n_batch) = (self.context.n_ctx(), self.context.n_batch());
+        if !(1..=n_batch).contains(&prompt_tokens) || !(1..=n_ctx).contains(&gen_tokens) {
+            return Err(EngineError::BadRequest(format!(
+                "benchmark prompts must be 1 to {n_batch} tokens (one batch) and generation 1 to {n_ctx} tokens"
+            )));
+        }
+        let mut random = BenchTokens::new(n_vocab);
+        let bos = self.model.model.vocab().bos();
+
+        self.forget_cache();
+        self.decode_batch(&[bos], true)?; // warm-up
+        self.forget_cache();
+        let prompt: Vec<LlamaToken> = std::iter::once(bos).chain(random.by_ref().take(prompt_tokens as usize - 1)).collect();
+        let started = Instant::now();
+        self.decode_batch(&prompt, true)?;
+        let prefill_tps = rate(prompt.len(), started.elapsed().as_secs_f64());
+
+        self.forget_cache();
+        let started = Instant::now();
+        for token in std::iter::once(bos).chain(random.by_ref().take(gen_tokens as usize - 1)) {
+            self.decode_batch(&[token], true)?;
+        }
+        let decode_tps = rate(gen_tokens as usize, started.elapsed().as_secs_f64());
+        self.forget_cache();
+        Ok(BenchFigures { prefill_tps, decode_tps })
+    }
+}
+
+/// Deterministic pseudo-random tokens for benchmarks (llama-bench uses random tokens too).
+struct BenchTokens {
+    state: u64,
+    n_vocab: u32,
+}
+
+impl BenchTokens {
+    fn new(n_vocab: u32) -> Self {
+        BenchTokens { state: 0x9E37_79B9_7F4A_7C15, n_vocab }
+    }
+}
+
+impl Iterator for BenchTokens {
+    type Item = LlamaToken;
+    fn next(&mut self) -> Option<LlamaToken> {
+        self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        Some(LlamaToken(((self.state >> 33) % u64::from(self.n_vocab)) as i32))
+    }
+}
+
+/// The largest multiple of [`CACHE_CHUNK`] not above `tokens`.
+fn whole_chunks(tokens: usize) -> usize {
+    tokens - tokens % CACHE_CHUNK
+}
+
+fn rate(tokens: usize, secs: f64) -> f64 {
+    if tokens == 0 || secs <= 0.0 { 0.0 } else { tokens as f64 / secs }
+}

@@ -1,0 +1,277 @@
+//! Sessions with the real Gemma 3 270M model: KV reuse, determinism, cancellation, UTF-8
+//! streaming, context overflow.
+
+use std::cell::Cell;
+use std::sync::OnceLock;
+
+use gemma_desk_engine::{
+    init_backend, ChatMessage, CACHE_CHUNK, EngineError, LoadOptions, LoadedModel, RenderOptions, ReplyEvent, ReplyFigures,
+    SamplingParams, Session, StopReason, Utf8Stream,
+};
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate};
+
+use crate::test_model;
+
+fn backend() -> &'static LlamaBackend {
+    static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
+    BACKEND.get_or_init(|| {
+        let mut backend = init_backend().expect("llama.cpp backend starts");
+        backend.void_logs();
+        backend
+    })
+}
+
+fn load(ctx: u32) -> (LoadedModel, LoadOptions) {
+    let options = LoadOptions { model: test_model(), ctx: Some(ctx), threads: Some(2), ..Default::default() };
+    (LoadedModel::load(backend(), &options).expect("the test model loads"), options)
+}
+
+fn greedy(max_tokens: u32) -> SamplingParams {
+    SamplingParams { greedy: true, max_tokens: Some(max_tokens), ..Default::default() }
+}
+
+/// Runs one reply and returns its text and figures.
+fn reply(session: &mut Session<'_>, messages: &[ChatMessage], sampling: &SamplingParams) -> (String, ReplyFigures) {
+    let mut text = String::new();
+    let figures = session
+        .generate(messages, &RenderOptions::default(), sampling, &|| false, &mut |event| {
+            if let ReplyEvent::Text(piece) = event {
+                text.push_str(&piece);
+            }
+        })
+        .expect("generation succeeds");
+    (text, figures)
+}
+
+/// A system prompt of a bit more than two cache chunks.
+const SYSTEM: &str = "You are a helpful assistant running on the user's own computer. Answer clearly and \
+    briefly, in the language of the question. When you are not sure, say so, and suggest how the user could \
+    check. Use lists for steps and code blocks for code. Be kind, be precise, and never invent references, \
+    quotations or numbers; if a calculation is needed, show it. Keep answers under two hundred words unless \
+    the user asks for more detail.";
+
+fn conversation() -> Vec<ChatMessage> {
+    vec![
+        ChatMessage::system(SYSTEM),
+        ChatMessage::user("Write a short poem about the sea."),
+    ]
+}
+
+/// Replies of a five-turn conversation from one session that keeps its cache (settling each
+/// reply, as the worker does, or not), and from fresh sessions that rebuild it every turn.
+fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Vec<u32>) {
+    let (model, options) = load(2048);
+    let mut warm = Session::new(backend(), &model, &options).unwrap();
+    let mut messages = vec![ChatMessage::system(SYSTEM)];
+    let (mut warm_replies, mut cold_replies, mut reused) = (vec![], vec![], vec![]);
+    let questions = ["Write a short poem about the sea.", "Now one about mountains.", "Why?", "Tell me about 🐧 and ❄️.", "Thanks, bye."];
+    for (turn, question) in questions.into_iter().enumerate() {
+        messages.push(ChatMessage::user(question));
+        let sampling = greedy(12 + 7 * turn as u32);
+        let (warm_reply, figures) = reply(&mut warm, &messages, &sampling);
+        if settle {
+            warm.settle().unwrap();
+        }
+        let mut cold = Session::new(backend(), &model, &options).unwrap();
+        let (cold_reply, cold_figures) = reply(&mut cold, &messages, &sampling);
+        assert_eq!(cold_figures.reused_tokens, 0, "a fresh session has nothing to reuse");
+        reused.push(figures.reused_tokens);
+        warm_replies.push(warm_reply.clone());
+        cold_replies.push(cold_reply);
+        messages.push(ChatMessage::assistant(warm_reply));
+    }
+    (warm_replies, cold_replies, reused)
+}
+
+#[test]
+fn greedy_replies_are_identical_whether_the_cache_was_reused_or_rebuilt() {
+    let (warm, cold, reused) = replies_with_and_without_cache(true);
+    assert!(reused[1..].iter().all(|&n| n > 0), "every later turn reuses the cache: {reused:?}");
+    assert!(warm.iter().all(|reply| !reply.is_empty()));
+    assert_eq!(warm, cold, "reusing the KV cache must not change greedy output");
+}
+
+#[test]
+fn replies_are_identical_too_when_the_previous_reply_was_not_settled() {
+    let (warm, cold, _) = replies_with_and_without_cache(false);
+    assert_eq!(warm, cold);
+}
+
+#[test]
+fn greedy_replies_are_deterministic() {
+    let (model, options) = load(1024);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let (a, _) = reply(&mut session, &conversation(), &greedy(16));
+    let (b, figures) = reply(&mut session, &conversation(), &greedy(16));
+    assert_eq!(a, b);
+    let whole_chunks = (figures.prompt_tokens - 1) / CACHE_CHUNK as u32 * CACHE_CHUNK as u32;
+    assert!(whole_chunks > 0);
+    assert_eq!(figures.reused_tokens, whole_chunks, "an identical prompt is reused in whole chunks");
+}
+
+#[test]
+fn a_second_turn_decodes_only_the_new_tokens() {
+    let (model, options) = load(2048);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let mut messages = conversation();
+    let (first, first_figures) = reply(&mut session, &messages, &greedy(20));
+    session.settle().unwrap();
+    messages.push(ChatMessage::assistant(first));
+    messages.push(ChatMessage::user("Thanks!"));
+    let (_, second) = reply(&mut session, &messages, &greedy(8));
+
+    // The cache holds the first prompt and the reply (all but its last token), reused in whole chunks.
+    let first_turn = first_figures.prompt_tokens + first_figures.generated_tokens - 1;
+    let chunk = CACHE_CHUNK as u32;
+    assert_eq!(
+        second.reused_tokens,
+        first_turn / chunk * chunk,
+        "turn two must reuse the first prompt and reply in whole chunks (first turn {first_turn} tokens)",
+    );
+    let decoded = second.prompt_tokens - second.reused_tokens;
+    // The new part (`<end_of_turn>\n<start_of_turn>user\nThanks!<end_of_turn>\n<start_of_turn>model\n`)
+    // and the rest of the last, partial chunk: far less than the whole prompt.
+    assert!(decoded < chunk + 14, "only the new tokens may be decoded, {decoded} of {} were", second.prompt_tokens);
+}
+
+#[test]
+fn cancelling_stops_within_one_token() {
+    let (model, options) = load(1024);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let tokens = Cell::new(0u32);
+    let cancel_after = 3;
+    let figures = session
+        .generate(
+            &conversation(),
+            &RenderOptions::default(),
+            &greedy(200),
+            &|| tokens.get() >= cancel_after,
+            &mut |event| {
+                if matches!(event, ReplyEvent::Text(_)) {
+                    tokens.set(tokens.get() + 1);
+                }
+            },
+        )
+        .unwrap();
+    assert_eq!(figures.stop_reason, StopReason::Cancelled);
+    assert!(figures.generated_tokens <= cancel_after + 1, "generated {} tokens", figures.generated_tokens);
+}
+
+#[test]
+fn token_pieces_of_multilingual_and_emoji_text_stream_as_complete_utf8() {
+    let (model, _) = load(512);
+    // Rare characters have no token of their own and fall back to one token per byte.
+    let text = "Grüße 👋🏽 日本語のテキスト, العربية, हिन्दी, 👩‍👩‍👧‍👦 e\u{301} 🇯🇵 𓂀 𝔊 ꙮ 🫠";
+    let vocab = model_vocab_pieces(&model, text);
+    assert!(vocab.iter().any(|piece| std::str::from_utf8(piece).is_err()), "some pieces must split characters");
+    let mut stream = Utf8Stream::default();
+    let mut out = String::new();
+    for piece in &vocab {
+        out.push_str(&stream.push(piece));
+    }
+    out.push_str(&stream.finish());
+    assert_eq!(out, text);
+}
+
+fn model_vocab_pieces(model: &LoadedModel, text: &str) -> Vec<Vec<u8>> {
+    let vocab = model.llama().vocab();
+    vocab.tokenize(text.as_bytes(), false, false).into_iter().map(|token| vocab.token_to_piece(token, false, None)).collect()
+}
+
+#[test]
+fn replies_to_multilingual_prompts_stream_valid_text() {
+    let (model, options) = load(1024);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    for prompt in ["日本の首都はどこですか？", "ما هي عاصمة مصر؟ 🌍", "🙂🙃😀 emoji only 🎉🎉"] {
+        let messages = [ChatMessage::user(prompt)];
+        let mut pieces = Vec::new();
+        session
+            .generate(&messages, &RenderOptions::default(), &greedy(24), &|| false, &mut |event| {
+                if let ReplyEvent::Text(piece) = event {
+                    pieces.push(piece);
+                }
+            })
+            .unwrap();
+        assert!(!pieces.is_empty());
+        assert!(pieces.iter().all(|p| !p.is_empty()), "no empty pieces are streamed");
+    }
+}
+
+#[test]
+fn a_conversation_that_outgrows_the_context_drops_its_oldest_turns_and_keeps_the_system_prompt() {
+    let (model, options) = load(256);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let mut messages = vec![ChatMessage::system("SYSTEM-PROMPT-MARKER")];
+    for turn in 0..12 {
+        messages.push(ChatMessage::user(format!("Turn {turn}: tell me something about the number {turn}.")));
+        messages.push(ChatMessage::assistant(format!("The number {turn} is a fine number with many properties.")));
+    }
+    messages.push(ChatMessage::user("And the last one?"));
+    let mut notices = Vec::new();
+    let figures = session
+        .generate(&messages, &RenderOptions::default(), &greedy(8), &|| false, &mut |event| {
+            if let ReplyEvent::Notice(notice) = event {
+                notices.push(notice);
+            }
+        })
+        .unwrap();
+    assert!(figures.dropped_messages > 0 && figures.dropped_messages % 2 == 0, "whole turns are dropped");
+    assert!(figures.prompt_tokens <= 256);
+    assert_eq!(notices.len(), 1, "the user is told once: {notices:?}");
+    assert!(notices[0].contains("system prompt is kept"));
+}
+
+#[test]
+fn a_reply_longer_than_the_context_stops_with_context_full() {
+    let (model, options) = load(96);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let messages = [ChatMessage::user("Count: 1 2 3 4 5 6 7 8 9 10 11 12")];
+    let (_, figures) = reply(&mut session, &messages, &SamplingParams { greedy: true, ..Default::default() });
+    assert_eq!(figures.stop_reason, StopReason::ContextFull, "{figures:?}");
+    let n_ctx = session.info().n_ctx;
+    assert_eq!(figures.prompt_tokens + figures.generated_tokens, n_ctx + 1, "the context is filled, then the reply stops");
+}
+
+#[test]
+fn max_tokens_limits_the_reply() {
+    let (model, options) = load(512);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let (_, figures) = reply(&mut session, &conversation(), &greedy(5));
+    assert_eq!(figures.stop_reason, StopReason::MaxTokens);
+    assert_eq!(figures.generated_tokens, 5);
+}
+
+#[test]
+fn a_message_too_long_for_the_context_is_refused_clearly() {
+    let (model, options) = load(128);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let messages = [ChatMessage::user("word ".repeat(400))];
+    let error = session
+        .generate(&messages, &RenderOptions::default(), &greedy(4), &|| false, &mut |_| {})
+        .unwrap_err();
+    let n_ctx = session.info().n_ctx;
+    assert!(matches!(error, EngineError::PromptTooLong { n_ctx: got, .. } if got == n_ctx), "{error}");
+    assert!(error.to_string().contains("raise the context size"));
+}
+
+#[test]
+fn the_builtin_gemma_format_matches_llama_cpps_own_gemma_template() {
+    let (model, _) = load(256);
+    let conversations = [
+        conversation(),
+        vec![
+            ChatMessage::user("Hi"),
+            ChatMessage::assistant("Hello! How can I help?"),
+            ChatMessage::user("Tell me a joke about 🐧."),
+        ],
+    ];
+    for messages in conversations {
+        let ours = model.template().render(&messages, &RenderOptions { add_generation_prompt: true, ..Default::default() }).unwrap();
+        let chat: Vec<LlamaChatMessage> =
+            messages.iter().map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()).unwrap()).collect();
+        let template = LlamaChatTemplate::new("gemma").unwrap();
+        let llama = model.llama().apply_chat_template(&template, &chat, true).unwrap();
+        assert_eq!(ours.strip_prefix("<bos>"), Some(llama.as_str()), "the only difference is the BOS we write ourselves");
+    }
+}
