@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use gemma_desk_engine::{ChatMessage, RenderOptions, SamplingParams, WorkerClient};
+use gemma_desk_engine::{ChatMessage, ModelInfo, RenderOptions, SamplingParams, WorkerClient};
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
 use llama_cpp_2::llama_backend::LlamaBackend;
@@ -53,7 +53,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     backend.void_logs();
     let model = LlamaModel::load_from_file(&backend, &args.model.model, &LlamaModelParams::default().with_n_gpu_layers(info.gpu_layers))
         .context("the bare loop could not load the model")?;
-    let mut bare = BareLoop::new(&backend, &model, info.n_ctx, info.threads)?;
+    let mut bare = BareLoop::new(&backend, &model, &info)?;
 
     let (mut worker_pp, mut worker_tg, mut bare_pp, mut bare_tg) = (vec![], vec![], vec![], vec![]);
     for _ in 0..args.repetitions {
@@ -84,6 +84,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "prefill_ratio": round3(prefill / ref_prefill),
         "decode_ratio": round3(decode / ref_decode),
         "ttft_ms_by_turn": rounded(ttft),
+        "client_ttft_ms_by_turn": rounded(&conversation.client_ttft_ms),
         "ttft_last_over_turn2": round3(ttft[ttft.len() - 1] / ttft[1]),
         "ttft_ratio_by_turn": conversation.worker_ttft_ms.iter().zip(&conversation.bare_ttft_ms).map(|(w, b)| round3(w / b)).collect::<Vec<_>>(),
         "reused_tokens_by_turn": conversation.reused_tokens,
@@ -95,7 +96,11 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 struct ConversationFigures {
+    /// From the worker receiving the request to its first token.
     worker_ttft_ms: Vec<f64>,
+    /// From sending the request to receiving the first text, turns back to back: includes the
+    /// protocol and the worker settling the previous reply (which a person typing never waits for).
+    client_ttft_ms: Vec<f64>,
     bare_ttft_ms: Vec<f64>,
     reused_tokens: Vec<u32>,
     final_prompt_tokens: u32,
@@ -107,12 +112,17 @@ struct ConversationFigures {
 fn scripted_conversation(engine: &mut WorkerClient, bare: &mut BareLoop, turns: u32) -> anyhow::Result<ConversationFigures> {
     let sampling = SamplingParams { greedy: true, max_tokens: Some(40), ..SamplingParams::default() };
     let mut messages = vec![ChatMessage::system("You are a concise assistant. Answer in two sentences.")];
-    let mut figures = ConversationFigures { worker_ttft_ms: vec![], bare_ttft_ms: vec![], reused_tokens: vec![], final_prompt_tokens: 0 };
+    let mut figures = ConversationFigures { worker_ttft_ms: vec![], client_ttft_ms: vec![], bare_ttft_ms: vec![], reused_tokens: vec![], final_prompt_tokens: 0 };
     let mut prompts = Vec::new();
     for turn in 1..=turns {
         messages.push(ChatMessage::user(user_message(turn)));
         prompts.push(engine.render(&messages, &RenderOptions::default())?);
-        let reply = engine.generate(&messages, &RenderOptions::default(), &sampling, |_| {})?;
+        let sent = Instant::now();
+        let mut first_text = None;
+        let reply = engine.generate(&messages, &RenderOptions::default(), &sampling, |_| {
+            first_text.get_or_insert_with(|| sent.elapsed().as_secs_f64() * 1000.0);
+        })?;
+        figures.client_ttft_ms.push(first_text.unwrap_or(f64::NAN));
         let turn_figures = reply.figures.context("the engine stopped during the benchmark")?;
         figures.worker_ttft_ms.push(turn_figures.ttft_ms);
         figures.reused_tokens.push(turn_figures.reused_tokens);
@@ -150,13 +160,14 @@ struct BareLoop<'m> {
 }
 
 impl<'m> BareLoop<'m> {
-    fn new(backend: &LlamaBackend, model: &'m LlamaModel, n_ctx: u32, threads: u32) -> anyhow::Result<Self> {
+    /// A context with the engine's settings, so that the comparison isolates our own code.
+    fn new(backend: &LlamaBackend, model: &'m LlamaModel, info: &ModelInfo) -> anyhow::Result<Self> {
         let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(n_ctx))
+            .with_n_ctx(NonZeroU32::new(info.n_ctx))
             .with_n_batch(512)
             .with_n_ubatch(512)
-            .with_n_threads(threads as i32)
-            .with_n_threads_batch(threads as i32);
+            .with_n_threads(info.threads as i32)
+            .with_n_threads_batch(info.threads as i32);
         let context = model.new_context(backend, params)?;
         Ok(BareLoop { model, context, batch: LlamaBatch::new(512, 1), cached: vec![], seed: 1 })
     }

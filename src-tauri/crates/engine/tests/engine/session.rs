@@ -99,6 +99,29 @@ fn replies_are_identical_too_when_the_previous_reply_was_not_settled() {
 }
 
 #[test]
+fn a_long_conversation_gives_the_same_replies_from_a_reused_or_a_rebuilt_cache() {
+    let (model, options) = load(8192);
+    let mut warm = Session::new(backend(), &model, &options).unwrap();
+    let mut messages = vec![ChatMessage::system(SYSTEM)];
+    let topics = ["rivers", "bridges", "clocks", "gardens", "lighthouses", "trains", "maps", "bells", "kites", "ships", "caves", "mills"];
+    for (turn, topic) in topics.into_iter().enumerate() {
+        messages.push(ChatMessage::user(format!(
+            "Tell me about {topic}. {}",
+            "I want the history, the engineering, the people who built them, and what a visitor sees today. ".repeat(6)
+        )));
+        let (warm_reply, figures) = reply(&mut warm, &messages, &greedy(30));
+        warm.settle().unwrap();
+        if turn == 5 || turn + 1 == topics.len() {
+            let mut cold = Session::new(backend(), &model, &options).unwrap();
+            let (cold_reply, _) = reply(&mut cold, &messages, &greedy(30));
+            assert!(figures.prompt_tokens > 900 * (turn as u32 + 1) / 6, "the conversation grows long: {figures:?}");
+            assert_eq!(warm_reply, cold_reply, "turn {turn} ({} prompt tokens)", figures.prompt_tokens);
+        }
+        messages.push(ChatMessage::assistant(warm_reply));
+    }
+}
+
+#[test]
 fn greedy_replies_are_deterministic() {
     let (model, options) = load(1024);
     let mut session = Session::new(backend(), &model, &options).unwrap();
