@@ -142,11 +142,6 @@ impl<'m> Session<'m> {
         Ok(self.model.template.render(messages, &options)?)
     }
 
-    /// The tokens the KV cache holds (for tests and diagnostics).
-    pub fn cached_tokens(&self) -> usize {
-        self.cached.len()
-    }
-
     /// Generates the assistant's reply to `messages`, streaming text through `on_event`.
     /// `cancelled` is polled before each token; once it returns true the reply stops.
     pub fn generate(

@@ -50,3 +50,33 @@ fn the_interactive_chat_keeps_the_conversation_and_its_cache_across_turns() {
     let reused: u32 = figures[1].split("t/s (").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
     assert!(reused >= 64, "the second turn reuses the first: {}", figures[1]);
 }
+
+#[test]
+fn ctrl_c_stops_the_current_reply_without_quitting() {
+    use std::io::Read;
+    let model = model_arg();
+    let mut child = cli()
+        .args(["chat", "--model", &model, "--greedy", "--max-tokens", "200", "--ctx", "1024"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"Tell me a very long story.\n").unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    stdout.read_exact(&mut first).expect("the reply starts streaming");
+    let interrupt = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupt.success());
+    stdin.write_all(b"And now?\n/exit\n").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "Ctrl-C must not end the chat: {stderr}");
+    let figures: Vec<&str> = stderr.lines().filter(|l| l.contains("stop:")).collect();
+    assert_eq!(figures.len(), 2, "both messages got a reply: {stderr}");
+    assert!(figures[0].contains("stopped by the user"), "{}", figures[0]);
+}
