@@ -47,5 +47,6 @@ fn copy_dereferenced(source: &Path, destination: &Path) {
         return;
     }
     let _ = fs::remove_file(destination);
-    fs::copy(&real, destination).unwrap_or_else(|error| panic!("cannot copy {} to {}: {error}", real.display(), destination.display()));
+    fs::copy(&real, destination)
+        .unwrap_or_else(|error| panic!("cannot copy {} to {}: {error}", real.display(), destination.display()));
 }

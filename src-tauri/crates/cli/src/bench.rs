@@ -12,12 +12,12 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use gemma_desk_engine::{ChatMessage, ModelInfo, RenderOptions, SamplingParams, WorkerClient};
-use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
-use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 use serde_json::json;
@@ -51,8 +51,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let backend = gemma_desk_engine::init_backend()?;
     let mut backend = backend;
     backend.void_logs();
-    let model = LlamaModel::load_from_file(&backend, &args.model.model, &LlamaModelParams::default().with_n_gpu_layers(info.gpu_layers))
-        .context("the bare loop could not load the model")?;
+    let model = LlamaModel::load_from_file(
+        &backend,
+        &args.model.model,
+        &LlamaModelParams::default().with_n_gpu_layers(info.gpu_layers),
+    )
+    .context("the bare loop could not load the model")?;
     let mut bare = BareLoop::new(&backend, &model, &info)?;
 
     let (mut worker_pp, mut worker_tg, mut bare_pp, mut bare_tg) = (vec![], vec![], vec![], vec![]);
@@ -109,10 +113,20 @@ struct ConversationFigures {
 /// A conversation of `turns` turns, each user message about 150 tokens and each reply at most
 /// 40 greedy tokens, timed through the worker, then replayed through the bare loop (which
 /// decodes only what each turn adds, the ideal cache).
-fn scripted_conversation(engine: &mut WorkerClient, bare: &mut BareLoop, turns: u32) -> anyhow::Result<ConversationFigures> {
+fn scripted_conversation(
+    engine: &mut WorkerClient,
+    bare: &mut BareLoop,
+    turns: u32,
+) -> anyhow::Result<ConversationFigures> {
     let sampling = SamplingParams { greedy: true, max_tokens: Some(40), ..SamplingParams::default() };
     let mut messages = vec![ChatMessage::system("You are a concise assistant. Answer in two sentences.")];
-    let mut figures = ConversationFigures { worker_ttft_ms: vec![], client_ttft_ms: vec![], bare_ttft_ms: vec![], reused_tokens: vec![], final_prompt_tokens: 0 };
+    let mut figures = ConversationFigures {
+        worker_ttft_ms: vec![],
+        client_ttft_ms: vec![],
+        bare_ttft_ms: vec![],
+        reused_tokens: vec![],
+        final_prompt_tokens: 0,
+    };
     let mut prompts = Vec::new();
     for turn in 1..=turns {
         messages.push(ChatMessage::user(user_message(turn)));
@@ -238,7 +252,10 @@ impl<'m> BareLoop<'m> {
 
 fn machine() -> serde_json::Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string());
     json!({
         "cpu": cpu,
         "logical_cores": std::thread::available_parallelism().map_or(0, |n| n.get()),

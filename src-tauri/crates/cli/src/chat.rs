@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::Args;
 use gemma_desk_engine::{ChatMessage, RenderOptions, Reply, SamplingParams, StopReason, WorkerClient};
 use rustyline::error::ReadlineError;

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::Args;
-use gemma_desk_engine::{inspect, LoadOptions, ModelInfo, SamplingParams, WorkerClient, WorkerCommand};
+use gemma_desk_engine::{LoadOptions, ModelInfo, SamplingParams, WorkerClient, WorkerCommand, inspect};
 
 /// The model and how to run it.
 #[derive(Args, Debug, Clone)]
@@ -45,7 +45,8 @@ impl ModelArgs {
     /// Starts an engine worker (this same executable) and loads the model in it.
     pub fn start_engine(&self) -> anyhow::Result<(WorkerClient, ModelInfo)> {
         let options = self.load_options()?;
-        let command = WorkerCommand::current_exe(&["worker"]).context("cannot find this executable to start the engine")?;
+        let command =
+            WorkerCommand::current_exe(&["worker"]).context("cannot find this executable to start the engine")?;
         let mut engine = WorkerClient::new(command);
         let info = engine.load(options)?;
         Ok((engine, info))

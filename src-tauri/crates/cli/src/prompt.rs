@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::Args;
 use gemma_desk_engine::{ChatMessage, RenderOptions};
 use serde::Deserialize;

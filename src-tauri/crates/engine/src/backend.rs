@@ -38,9 +38,8 @@ fn backends_dir() -> Option<PathBuf> {
 }
 
 fn holds_cpu_backend(dir: &Path) -> bool {
-    std::fs::read_dir(dir).is_ok_and(|entries| {
-        entries.flatten().any(|entry| entry.file_name().to_string_lossy().contains("ggml-cpu"))
-    })
+    std::fs::read_dir(dir)
+        .is_ok_and(|entries| entries.flatten().any(|entry| entry.file_name().to_string_lossy().contains("ggml-cpu")))
 }
 
 /// The names of the compute devices llama.cpp found, e.g. `CPU (Intel Xeon)`.

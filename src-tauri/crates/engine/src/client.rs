@@ -99,9 +99,12 @@ pub struct Reply {
     pub worker_death: Option<WorkerDeath>,
 }
 
+/// The reply in progress and the stdin of the worker generating it.
+type CurrentReply = Option<(u64, Arc<Mutex<ChildStdin>>)>;
+
 /// Stops the reply in progress, from any thread.
 #[derive(Clone, Default)]
-pub struct CancelHandle(Arc<Mutex<Option<(u64, Arc<Mutex<ChildStdin>>)>>>);
+pub struct CancelHandle(Arc<Mutex<CurrentReply>>);
 
 impl CancelHandle {
     /// Asks the worker to stop the current reply after the token it is working on; does nothing
@@ -173,7 +176,8 @@ impl WorkerClient {
         self.ensure_model()?;
         let id = self.next_id;
         self.next_id += 1;
-        let request = Request::Generate { id, messages: messages.to_vec(), options: options.clone(), sampling: sampling.clone() };
+        let request =
+            Request::Generate { id, messages: messages.to_vec(), options: options.clone(), sampling: sampling.clone() };
         let worker = self.running.as_mut().expect("ensure_model starts a worker");
         *self.current.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((id, worker.stdin.clone()));
         let mut text = String::new();
@@ -197,11 +201,23 @@ impl WorkerClient {
         })();
         *self.current.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
         match outcome {
-            Ok(Ok(figures)) => Ok(Reply { text, stop_reason: figures.stop_reason, figures: Some(figures), notices, worker_death: None }),
+            Ok(Ok(figures)) => Ok(Reply {
+                text,
+                stop_reason: figures.stop_reason,
+                figures: Some(figures),
+                notices,
+                worker_death: None,
+            }),
             Ok(Err(error)) => Err(error),
             Err(()) => {
                 let death = self.bury_worker();
-                Ok(Reply { text, stop_reason: StopReason::Interrupted, figures: None, notices, worker_death: Some(death) })
+                Ok(Reply {
+                    text,
+                    stop_reason: StopReason::Interrupted,
+                    figures: None,
+                    notices,
+                    worker_death: Some(death),
+                })
             }
         }
     }
@@ -274,10 +290,10 @@ impl WorkerClient {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 // A line that is not an event (llama.cpp printing to stdout) is ignored.
-                if let Ok(event) = serde_json::from_str::<Event>(&line) {
-                    if sender.send(event).is_err() {
-                        break;
-                    }
+                if let Ok(event) = serde_json::from_str::<Event>(&line)
+                    && sender.send(event).is_err()
+                {
+                    break;
                 }
             }
         });

@@ -23,7 +23,9 @@ pub enum EngineError {
     #[error("{0}")]
     BadRequest(String),
     /// Even the latest message alone does not fit in the context.
-    #[error("the prompt needs {tokens} tokens but the context holds {n_ctx} (with {reserve} kept free for the reply); shorten the message or raise the context size")]
+    #[error(
+        "the prompt needs {tokens} tokens but the context holds {n_ctx} (with {reserve} kept free for the reply); shorten the message or raise the context size"
+    )]
     PromptTooLong {
         /// Tokens of the shortest prompt that could be built.
         tokens: usize,

@@ -21,16 +21,14 @@
 //! ```
 #![deny(missing_docs)]
 
-pub use backend::{device_names, init_backend, BACKENDS_DIR_ENV};
+pub use backend::{BACKENDS_DIR_ENV, device_names, init_backend};
 pub use client::{CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath};
 pub use error::EngineError;
-pub use gguf::{inspect, GgufError, GgufInfo};
+pub use gguf::{GgufError, GgufInfo, inspect};
 pub use model::LoadedModel;
-pub use protocol::{
-    BenchFigures, ErrorCode, Event, LoadOptions, ModelInfo, ReplyFigures, Request, StopReason,
-};
+pub use protocol::{BenchFigures, ErrorCode, Event, LoadOptions, ModelInfo, ReplyFigures, Request, StopReason};
 pub use sampling::{Sampling, SamplingParams, SamplingRangeError};
-pub use session::{ReplyEvent, ReplyState, Session, CACHE_CHUNK, DEFAULT_CONTEXT};
+pub use session::{CACHE_CHUNK, DEFAULT_CONTEXT, ReplyEvent, ReplyState, Session};
 pub use template::{ChatMessage, ChatTemplate, JinjaTemplate, RenderOptions, TemplateError};
 pub use utf8::Utf8Stream;
 

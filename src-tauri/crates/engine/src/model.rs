@@ -5,12 +5,12 @@ use std::path::Path;
 use std::time::Instant;
 
 use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::mtmd::{MtmdContext, MtmdContextParams};
 
 use crate::error::EngineError;
-use crate::gguf::{inspect, GgufInfo};
+use crate::gguf::{GgufInfo, inspect};
 use crate::protocol::LoadOptions;
 use crate::template::ChatTemplate;
 
@@ -101,9 +101,9 @@ fn load_projector(
     threads: Option<u32>,
     use_gpu: bool,
 ) -> Result<MtmdContext, EngineError> {
-    let path = mmproj.to_str().ok_or_else(|| {
-        EngineError::InvalidModel(format!("projector path is not valid UTF-8: {}", mmproj.display()))
-    })?;
+    let path = mmproj
+        .to_str()
+        .ok_or_else(|| EngineError::InvalidModel(format!("projector path is not valid UTF-8: {}", mmproj.display())))?;
     let params = MtmdContextParams {
         use_gpu,
         print_timings: false,

@@ -160,7 +160,9 @@ impl StopReason {
         match self {
             StopReason::EndOfTurn => "the model finished its reply",
             StopReason::MaxTokens => "the reply reached the maximum number of tokens",
-            StopReason::ContextFull => "the reply filled the whole context window; raise the context size to get longer replies",
+            StopReason::ContextFull => {
+                "the reply filled the whole context window; raise the context size to get longer replies"
+            }
             StopReason::Cancelled => "stopped by the user",
             StopReason::Interrupted => "the engine stopped before the reply was finished",
         }

@@ -79,9 +79,7 @@ impl SamplingParams {
         check("top-k", self.top_k, "between 0 and 1000", |k| (0..=1000).contains(&k))?;
         check("top-p", self.top_p, "above 0 and at most 1", |p: f32| p > 0.0 && p <= 1.0)?;
         check("min-p", self.min_p, "between 0 and 1", |p: f32| (0.0..=1.0).contains(&p))?;
-        check("repeat-penalty", self.repeat_penalty, "between 0.5 and 2", |p: f32| {
-            (0.5..=2.0).contains(&p)
-        })?;
+        check("repeat-penalty", self.repeat_penalty, "between 0.5 and 2", |p: f32| (0.5..=2.0).contains(&p))?;
         check("max-tokens", self.max_tokens, "at least 1", |n| n >= 1)?;
         Ok(())
     }

@@ -17,8 +17,8 @@
 use std::num::NonZeroU32;
 use std::time::Instant;
 
-use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
@@ -250,13 +250,9 @@ impl<'m> Session<'m> {
         let target = (n_ctx / 2).max(n_ctx.saturating_sub(reserve as usize) / 2);
         let mut start = first_turn;
         let mut best = prompt;
-        loop {
-            let Some(next) = messages[start + 1..].iter().position(|m| m.role == "user").map(|i| start + 1 + i) else {
-                break;
-            };
+        while let Some(next) = messages[start + 1..].iter().position(|m| m.role == "user").map(|i| start + 1 + i) {
             start = next;
-            let kept: Vec<ChatMessage> =
-                messages[..first_turn].iter().chain(&messages[start..]).cloned().collect();
+            let kept: Vec<ChatMessage> = messages[..first_turn].iter().chain(&messages[start..]).cloned().collect();
             best = self.tokenize(&self.render(&kept, options)?);
             if best.len() <= target {
                 break;
@@ -354,7 +350,9 @@ impl<'m> Session<'m> {
         for (offset, token) in tokens.iter().enumerate() {
             let position = (self.cached.len() + offset) as i32;
             let wants_logits = logits_for_last && offset + 1 == tokens.len();
-            self.batch.add(*token, position, &[0], wants_logits).map_err(|error| EngineError::Decode(error.to_string()))?;
+            self.batch
+                .add(*token, position, &[0], wants_logits)
+                .map_err(|error| EngineError::Decode(error.to_string()))?;
         }
         if let Err(error) = self.context.decode(&mut self.batch) {
             // The cache may hold part of the batch: start from a clean one next time.
@@ -382,7 +380,8 @@ impl<'m> Session<'m> {
         self.forget_cache();
         self.decode_batch(&[bos], true)?; // warm-up
         self.forget_cache();
-        let prompt: Vec<LlamaToken> = std::iter::once(bos).chain(random.by_ref().take(prompt_tokens as usize - 1)).collect();
+        let prompt: Vec<LlamaToken> =
+            std::iter::once(bos).chain(random.by_ref().take(prompt_tokens as usize - 1)).collect();
         let started = Instant::now();
         self.decode_batch(&prompt, true)?;
         let prefill_tps = rate(prompt.len(), started.elapsed().as_secs_f64());

@@ -38,11 +38,7 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A message with the given role and text and no extra fields.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self {
-            role: role.into(),
-            content: content.into(),
-            extra: serde_json::Map::new(),
-        }
+        Self { role: role.into(), content: content.into(), extra: serde_json::Map::new() }
     }
 
     /// A system prompt.
@@ -109,13 +105,11 @@ pub enum TemplateError {
 }
 
 fn at_line(line: &Option<usize>) -> String {
-    line.map(|line| format!(" (line {line})"))
-        .unwrap_or_default()
+    line.map(|line| format!(" (line {line})")).unwrap_or_default()
 }
 
 /// The message the Gemma 3 template raises when roles do not alternate.
-const ALTERNATION_MESSAGE: &str =
-    "Conversation roles must alternate user/assistant/user/assistant/...";
+const ALTERNATION_MESSAGE: &str = "Conversation roles must alternate user/assistant/user/assistant/...";
 
 /// How a model's conversation becomes prompt text.
 #[derive(Debug, Clone)]
@@ -152,15 +146,9 @@ impl ChatTemplate {
     }
 
     /// Compiles a Jinja template; errors name the line.
-    pub fn from_jinja(
-        source: &str,
-        bos_token: &str,
-        eos_token: &str,
-    ) -> Result<Self, TemplateError> {
-        let env = jinja2::compile(source).map_err(|err| TemplateError::Compile {
-            detail: describe(&err),
-            line: err.line(),
-        })?;
+    pub fn from_jinja(source: &str, bos_token: &str, eos_token: &str) -> Result<Self, TemplateError> {
+        let env = jinja2::compile(source)
+            .map_err(|err| TemplateError::Compile { detail: describe(&err), line: err.line() })?;
         Ok(Self::Jinja(JinjaTemplate {
             env: Arc::new(env),
             bos_token: bos_token.to_owned(),
@@ -177,10 +165,7 @@ impl ChatTemplate {
         bos_token: &str,
         eos_token: &str,
     ) -> Result<Self, TemplateError> {
-        let gemma3 = matches!(
-            architecture.to_ascii_lowercase().as_str(),
-            "gemma3" | "gemma3n"
-        );
+        let gemma3 = matches!(architecture.to_ascii_lowercase().as_str(), "gemma3" | "gemma3n");
         match jinja_source.filter(|source| !source.trim().is_empty()) {
             Some(source) if !gemma3 => Self::from_jinja(source, bos_token, eos_token),
             _ => Ok(Self::BuiltinGemma),
@@ -188,11 +173,7 @@ impl ChatTemplate {
     }
 
     /// Renders the conversation as prompt text, special tokens included.
-    pub fn render(
-        &self,
-        messages: &[ChatMessage],
-        options: &RenderOptions,
-    ) -> Result<String, TemplateError> {
+    pub fn render(&self, messages: &[ChatMessage], options: &RenderOptions) -> Result<String, TemplateError> {
         if messages.is_empty() {
             return Err(TemplateError::NoMessages);
         }
@@ -213,14 +194,9 @@ impl ChatTemplate {
 
 /// The Gemma 3 template, statement by statement: the system prompt (untrimmed) opens the first
 /// turn, roles must alternate from a user turn, `assistant` is called `model`, content is trimmed.
-fn render_builtin_gemma(
-    messages: &[ChatMessage],
-    options: &RenderOptions,
-) -> Result<String, TemplateError> {
+fn render_builtin_gemma(messages: &[ChatMessage], options: &RenderOptions) -> Result<String, TemplateError> {
     let (first_user_prefix, turns) = match messages.split_first() {
-        Some((system, rest)) if system.role == "system" => {
-            (format!("{}\n\n", system.content), rest)
-        }
+        Some((system, rest)) if system.role == "system" => (format!("{}\n\n", system.content), rest),
         _ => (String::new(), messages),
     };
     let mut out = String::from("<bos>");
@@ -228,11 +204,7 @@ fn render_builtin_gemma(
         if (message.role == "user") != (index % 2 == 0) {
             return Err(TemplateError::Refused(ALTERNATION_MESSAGE.to_owned()));
         }
-        let role = if message.role == "assistant" {
-            "model"
-        } else {
-            &message.role
-        };
+        let role = if message.role == "assistant" { "model" } else { &message.role };
         out.push_str("<start_of_turn>");
         out.push_str(role);
         out.push('\n');
@@ -249,43 +221,25 @@ fn render_builtin_gemma(
 }
 
 impl JinjaTemplate {
-    fn render(
-        &self,
-        messages: &[ChatMessage],
-        options: &RenderOptions,
-    ) -> Result<String, TemplateError> {
+    fn render(&self, messages: &[ChatMessage], options: &RenderOptions) -> Result<String, TemplateError> {
         // The variables transformers passes: `tools` and `documents` are always defined (None
         // when absent); `enable_thinking` only when the caller chose.
         let mut context: BTreeMap<&str, Value> = BTreeMap::new();
         context.insert("messages", Value::from_serialize(messages));
-        context.insert(
-            "tools",
-            options
-                .tools
-                .as_ref()
-                .map(Value::from_serialize)
-                .unwrap_or(Value::from(())),
-        );
+        context.insert("tools", options.tools.as_ref().map(Value::from_serialize).unwrap_or(Value::from(())));
         context.insert("documents", Value::from(()));
-        context.insert(
-            "add_generation_prompt",
-            Value::from(options.add_generation_prompt),
-        );
+        context.insert("add_generation_prompt", Value::from(options.add_generation_prompt));
         context.insert("bos_token", Value::from(self.bos_token.as_str()));
         context.insert("eos_token", Value::from(self.eos_token.as_str()));
         if let Some(enable_thinking) = options.enable_thinking {
             context.insert("enable_thinking", Value::from(enable_thinking));
         }
-        self.env
-            .get_template(TEMPLATE_NAME)
-            .and_then(|template| template.render(context))
-            .map_err(|err| match raised_message(&err) {
+        self.env.get_template(TEMPLATE_NAME).and_then(|template| template.render(context)).map_err(|err| {
+            match raised_message(&err) {
                 Some(message) => TemplateError::Refused(message),
-                None => TemplateError::Render {
-                    detail: describe(&err),
-                    line: err.line(),
-                },
-            })
+                None => TemplateError::Render { detail: describe(&err), line: err.line() },
+            }
+        })
     }
 }
 
@@ -311,10 +265,7 @@ mod tests {
     }
 
     fn with_generation_prompt() -> RenderOptions {
-        RenderOptions {
-            add_generation_prompt: true,
-            ..RenderOptions::default()
-        }
+        RenderOptions { add_generation_prompt: true, ..RenderOptions::default() }
     }
 
     #[test]
@@ -325,9 +276,7 @@ mod tests {
             ChatMessage::assistant("\nHi there!\n"),
             ChatMessage::user("How are you?"),
         ];
-        let text = ChatTemplate::builtin_gemma()
-            .render(&messages, &with_generation_prompt())
-            .unwrap();
+        let text = ChatTemplate::builtin_gemma().render(&messages, &with_generation_prompt()).unwrap();
         assert_eq!(
             text,
             "<bos><start_of_turn>user\nBe brief.\n\nHello<end_of_turn>\n\
@@ -340,31 +289,22 @@ mod tests {
     #[test]
     fn builtin_gemma_opens_a_model_turn_only_when_asked() {
         let messages = [ChatMessage::user("Hi")];
-        let text = ChatTemplate::builtin_gemma()
-            .render(&messages, &RenderOptions::default())
-            .unwrap();
+        let text = ChatTemplate::builtin_gemma().render(&messages, &RenderOptions::default()).unwrap();
         assert_eq!(text, "<bos><start_of_turn>user\nHi<end_of_turn>\n");
     }
 
     #[test]
     fn builtin_gemma_trims_python_whitespace_but_keeps_the_system_prompt_as_written() {
         // U+001F is whitespace to Python's str.strip() but not to Rust's str::trim().
-        let messages = [
-            ChatMessage::system(" sys "),
-            ChatMessage::user("\u{1f}\u{3000} x \u{a0}"),
-        ];
-        let text = ChatTemplate::builtin_gemma()
-            .render(&messages, &RenderOptions::default())
-            .unwrap();
+        let messages = [ChatMessage::system(" sys "), ChatMessage::user("\u{1f}\u{3000} x \u{a0}")];
+        let text = ChatTemplate::builtin_gemma().render(&messages, &RenderOptions::default()).unwrap();
         assert_eq!(text, "<bos><start_of_turn>user\n sys \n\nx<end_of_turn>\n");
     }
 
     #[test]
     fn builtin_gemma_refuses_roles_that_do_not_alternate_with_the_templates_message() {
         let messages = [ChatMessage::user("a"), ChatMessage::user("b")];
-        let err = ChatTemplate::builtin_gemma()
-            .render(&messages, &RenderOptions::default())
-            .unwrap_err();
+        let err = ChatTemplate::builtin_gemma().render(&messages, &RenderOptions::default()).unwrap_err();
         assert!(
             matches!(&err, TemplateError::Refused(message) if message == ALTERNATION_MESSAGE),
             "two user turns must be refused as the Gemma 3 template refuses them, got {err:?}"
@@ -378,27 +318,16 @@ mod tests {
 
     #[test]
     fn an_empty_conversation_is_an_error_for_every_template() {
-        for template in [
-            ChatTemplate::builtin_gemma(),
-            jinja("{{ messages[0].content }}"),
-        ] {
+        for template in [ChatTemplate::builtin_gemma(), jinja("{{ messages[0].content }}")] {
             let err = template.render(&[], &RenderOptions::default()).unwrap_err();
-            assert!(
-                matches!(err, TemplateError::NoMessages),
-                "{} rendered nothing",
-                template.kind()
-            );
+            assert!(matches!(err, TemplateError::NoMessages), "{} rendered nothing", template.kind());
         }
     }
 
     #[test]
     fn for_model_uses_the_builtin_format_for_gemma_3_and_files_without_a_template() {
         let source = Some("{{ bos_token }}{{ messages[0].content }}");
-        let pick = |arch, source| {
-            ChatTemplate::for_model(arch, source, "<bos>", "<eos>")
-                .unwrap()
-                .kind()
-        };
+        let pick = |arch, source| ChatTemplate::for_model(arch, source, "<bos>", "<eos>").unwrap().kind();
         assert_eq!(pick("gemma3", source), "builtin gemma");
         assert_eq!(pick("gemma3n", source), "builtin gemma");
         assert_eq!(pick("gemma4", None), "builtin gemma");
@@ -409,54 +338,31 @@ mod tests {
     #[test]
     fn compile_errors_name_the_line() {
         let err = ChatTemplate::from_jinja("line one\n{% if %}\n", "<bos>", "<eos>").unwrap_err();
-        assert!(
-            matches!(err, TemplateError::Compile { line: Some(2), .. }),
-            "got {err:?}"
-        );
+        assert!(matches!(err, TemplateError::Compile { line: Some(2), .. }), "got {err:?}");
         let message = err.to_string();
-        assert!(
-            message.starts_with("chat template does not compile: "),
-            "{message}"
-        );
-        assert!(
-            message.contains("(line 2)"),
-            "the message must point at the line: {message}"
-        );
+        assert!(message.starts_with("chat template does not compile: "), "{message}");
+        assert!(message.contains("(line 2)"), "the message must point at the line: {message}");
     }
 
     #[test]
     fn raise_exception_surfaces_as_a_refusal_with_its_message() {
         let err = render_str("{{ raise_exception('No tools here') }}").unwrap_err();
-        assert!(
-            matches!(&err, TemplateError::Refused(m) if m == "No tools here"),
-            "got {err:?}"
-        );
-        let err = render_str(
-            "{% macro check() %}{{ raise_exception('deep') }}{% endmacro %}{{ check() }}",
-        )
-        .unwrap_err();
-        assert!(
-            matches!(&err, TemplateError::Refused(m) if m == "deep"),
-            "from a macro: {err:?}"
-        );
+        assert!(matches!(&err, TemplateError::Refused(m) if m == "No tools here"), "got {err:?}");
+        let err =
+            render_str("{% macro check() %}{{ raise_exception('deep') }}{% endmacro %}{{ check() }}").unwrap_err();
+        assert!(matches!(&err, TemplateError::Refused(m) if m == "deep"), "from a macro: {err:?}");
     }
 
     #[test]
     fn other_render_failures_are_render_errors_with_a_line() {
         let err = render_str("ok\n{{ messages[0].content.nope.deeper }}").unwrap_err();
-        assert!(
-            matches!(err, TemplateError::Render { line: Some(2), .. }),
-            "got {err:?}"
-        );
+        assert!(matches!(err, TemplateError::Render { line: Some(2), .. }), "got {err:?}");
     }
 
     #[test]
     fn extra_message_fields_and_options_reach_the_template() {
         let mut message = ChatMessage::assistant("");
-        message.extra.insert(
-            "tool_calls".into(),
-            serde_json::json!([{"function": {"name": "f"}}]),
-        );
+        message.extra.insert("tool_calls".into(), serde_json::json!([{"function": {"name": "f"}}]));
         let options = RenderOptions {
             add_generation_prompt: true,
             enable_thinking: Some(false),
@@ -465,16 +371,8 @@ mod tests {
         let template = jinja(
             "{{ bos_token }}{{ messages[0].tool_calls[0].function.name }}{{ tools[0].name }}{{ enable_thinking }}{{ add_generation_prompt }}{{ eos_token }}",
         );
-        assert_eq!(
-            template.render(&[message], &options).unwrap(),
-            "<bos>ffFalseTrue<eos>"
-        );
+        assert_eq!(template.render(&[message], &options).unwrap(), "<bos>ffFalseTrue<eos>");
         let undefined = jinja("{{ enable_thinking is defined }}{{ tools is none }}");
-        assert_eq!(
-            undefined
-                .render(&[ChatMessage::user("x")], &RenderOptions::default())
-                .unwrap(),
-            "FalseTrue"
-        );
+        assert_eq!(undefined.render(&[ChatMessage::user("x")], &RenderOptions::default()).unwrap(), "FalseTrue");
     }
 }

@@ -7,7 +7,11 @@ fn refused(args: &[&str]) -> String {
     let output = run(args);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     // 1 for errors found while running, 2 for usage errors found by the argument parser.
-    assert!(matches!(output.status.code(), Some(1 | 2)), "args {args:?} must fail cleanly: {:?} {stderr}", output.status);
+    assert!(
+        matches!(output.status.code(), Some(1 | 2)),
+        "args {args:?} must fail cleanly: {:?} {stderr}",
+        output.status
+    );
     assert!(!stderr.contains("panicked"), "args {args:?} panicked: {stderr}");
     let first = stderr.lines().next().unwrap_or_default().to_string();
     assert!(first.starts_with("error:"), "args {args:?}: the first line says what is wrong: {stderr}");
@@ -40,8 +44,16 @@ fn each_kind_of_bad_input_is_refused_with_a_clear_line() {
         ("not a GGUF file", vec!["chat", "--model", &text, "hi"], "not a gguf"),
         ("truncated GGUF", vec!["chat", "--model", &trunc, "hi"], "truncated"),
         ("empty prompt", vec!["chat", "--model", &model, "   "], "empty"),
-        ("malformed messages JSON", vec!["prompt", "--model", &model, "--messages", &bad_json], "not a valid messages file"),
-        ("content not a string", vec!["prompt", "--model", &model, "--messages", &wrong_shape], "not a valid messages file"),
+        (
+            "malformed messages JSON",
+            vec!["prompt", "--model", &model, "--messages", &bad_json],
+            "not a valid messages file",
+        ),
+        (
+            "content not a string",
+            vec!["prompt", "--model", &model, "--messages", &wrong_shape],
+            "not a valid messages file",
+        ),
         ("no messages", vec!["prompt", "--model", &model, "--messages", &empty_list], "no messages"),
         ("unknown role", vec!["prompt", "--model", &model, "--messages", &bad_role], "unknown role"),
         ("missing messages file", vec!["prompt", "--model", &model, "--messages", "/nowhere.json"], "cannot read"),

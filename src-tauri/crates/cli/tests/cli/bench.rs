@@ -6,7 +6,20 @@ use crate::{model_arg, run};
 fn the_benchmark_reports_worker_and_reference_figures_with_ratios() {
     let model = model_arg();
     let output = run(&[
-        "bench", "--model", &model, "--json", "--repetitions", "1", "--turns", "3", "--prompt-tokens", "64", "--gen-tokens", "8", "--ctx", "2048",
+        "bench",
+        "--model",
+        &model,
+        "--json",
+        "--repetitions",
+        "1",
+        "--turns",
+        "3",
+        "--prompt-tokens",
+        "64",
+        "--gen-tokens",
+        "8",
+        "--ctx",
+        "2048",
     ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");

@@ -21,7 +21,19 @@ fn a_one_shot_chat_prints_only_the_reply_on_stdout_and_figures_on_stderr() {
 #[test]
 fn one_shot_greedy_replies_are_reproducible() {
     let model = model_arg();
-    let args = ["chat", "--model", &model, "--greedy", "--max-tokens", "10", "--ctx", "512", "--system", "Be brief.", "Name a colour."];
+    let args = [
+        "chat",
+        "--model",
+        &model,
+        "--greedy",
+        "--max-tokens",
+        "10",
+        "--ctx",
+        "512",
+        "--system",
+        "Be brief.",
+        "Name a colour.",
+    ];
     let first = run(&args);
     let second = run(&args);
     assert!(first.status.success());

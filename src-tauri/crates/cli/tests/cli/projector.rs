@@ -31,6 +31,18 @@ fn a_language_model_given_as_the_projector_is_refused() {
 #[test]
 fn chat_runs_with_a_projector_loaded() {
     let (model, mmproj) = (model_arg(), test_projector("vision-gemma3"));
-    let output = run(&["chat", "--model", &model, "--mmproj", &mmproj.to_string_lossy(), "--greedy", "--max-tokens", "4", "--ctx", "512", "Hi"]);
+    let output = run(&[
+        "chat",
+        "--model",
+        &model,
+        "--mmproj",
+        &mmproj.to_string_lossy(),
+        "--greedy",
+        "--max-tokens",
+        "4",
+        "--ctx",
+        "512",
+        "Hi",
+    ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }

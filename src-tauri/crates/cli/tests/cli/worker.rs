@@ -15,7 +15,9 @@ fn client() -> WorkerClient {
 
 fn loaded_client() -> WorkerClient {
     let mut client = client();
-    client.load(LoadOptions { model: test_model(), ctx: Some(1024), threads: Some(2), ..Default::default() }).expect("the model loads");
+    client
+        .load(LoadOptions { model: test_model(), ctx: Some(1024), threads: Some(2), ..Default::default() })
+        .expect("the model loads");
     client
 }
 
@@ -109,7 +111,9 @@ fn a_bad_model_is_an_error_and_the_worker_stays_usable() {
     let error = client.load(LoadOptions { model: bogus, ..Default::default() }).unwrap_err();
     assert!(matches!(error, ClientError::Engine { .. }), "{error}");
     assert!(error.to_string().contains("not-a-model.gguf"), "{error}");
-    client.load(LoadOptions { model: test_model(), ctx: Some(512), ..Default::default() }).expect("the same worker loads a good model next");
+    client
+        .load(LoadOptions { model: test_model(), ctx: Some(512), ..Default::default() })
+        .expect("the same worker loads a good model next");
 }
 
 #[test]

@@ -20,12 +20,7 @@ pub(crate) struct GgmlType {
 }
 
 const fn t(id: u32, name: &'static str, block_size: u64, type_size: u64) -> GgmlType {
-    GgmlType {
-        id,
-        name,
-        block_size,
-        type_size,
-    }
+    GgmlType { id, name, block_size, type_size }
 }
 
 /// Every ggml type a GGUF tensor may have, by id.

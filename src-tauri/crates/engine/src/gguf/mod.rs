@@ -118,34 +118,19 @@ pub struct GgufInfo {
 /// checks that every tensor's data lies inside the file.
 pub fn inspect(path: &Path) -> Result<GgufInfo, GgufError> {
     let open_error = |e: std::io::Error| match e.kind() {
-        ErrorKind::NotFound => GgufError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => GgufError::Io {
-            path: path.to_path_buf(),
-            offset: 0,
-            source: e,
-        },
+        ErrorKind::NotFound => GgufError::NotFound { path: path.to_path_buf() },
+        _ => GgufError::Io { path: path.to_path_buf(), offset: 0, source: e },
     };
     let meta = std::fs::metadata(path).map_err(open_error)?;
     if !meta.is_file() {
-        return Err(GgufError::NotAFile {
-            path: path.to_path_buf(),
-        });
+        return Err(GgufError::NotAFile { path: path.to_path_buf() });
     }
     let file = File::open(path).map_err(open_error)?;
     let len = file.metadata().map_err(open_error)?.len();
     if len == 0 {
-        return Err(GgufError::Empty {
-            path: path.to_path_buf(),
-        });
+        return Err(GgufError::Empty { path: path.to_path_buf() });
     }
-    let mut r = Reader {
-        inner: BufReader::with_capacity(1 << 16, file),
-        pos: 0,
-        len,
-        path,
-    };
+    let mut r = Reader { inner: BufReader::with_capacity(1 << 16, file), pos: 0, len, path };
     r.header()
 }
 
@@ -183,10 +168,7 @@ impl Entry {
 
 /// Whether a string value under this key is kept rather than skipped.
 fn keep_string(key: &str) -> bool {
-    matches!(
-        key,
-        "general.architecture" | "general.name" | "tokenizer.chat_template"
-    )
+    matches!(key, "general.architecture" | "general.name" | "tokenizer.chat_template")
 }
 
 /// A tensor info, once read.
@@ -213,20 +195,12 @@ impl Reader<'_> {
 
     fn truncated(&self, needed: u64) -> GgufError {
         let expected = self.pos.saturating_add(needed);
-        GgufError::Truncated {
-            path: self.path(),
-            expected,
-            found: self.len,
-        }
+        GgufError::Truncated { path: self.path(), expected, found: self.len }
     }
 
     /// Fails unless `n` more bytes are in the file.
     fn ensure(&self, n: u64) -> Result<(), GgufError> {
-        if self.len - self.pos < n {
-            Err(self.truncated(n))
-        } else {
-            Ok(())
-        }
+        if self.len - self.pos < n { Err(self.truncated(n)) } else { Ok(()) }
     }
 
     fn fill(&mut self, buf: &mut [u8]) -> Result<(), GgufError> {
@@ -234,11 +208,7 @@ impl Reader<'_> {
         self.ensure(n)?;
         self.inner.read_exact(buf).map_err(|e| match e.kind() {
             ErrorKind::UnexpectedEof => self.truncated(n),
-            _ => GgufError::Io {
-                path: self.path(),
-                offset: self.pos,
-                source: e,
-            },
+            _ => GgufError::Io { path: self.path(), offset: self.pos, source: e },
         })?;
         self.pos += n;
         Ok(())
@@ -266,22 +236,15 @@ impl Reader<'_> {
     fn skip(&mut self, n: u64) -> Result<(), GgufError> {
         self.ensure(n)?;
         let step = i64::try_from(n).map_err(|_| self.truncated(n))?;
-        self.inner.seek_relative(step).map_err(|e| GgufError::Io {
-            path: self.path(),
-            offset: self.pos,
-            source: e,
-        })?;
+        self.inner.seek_relative(step).map_err(|e| GgufError::Io { path: self.path(), offset: self.pos, source: e })?;
         self.pos += n;
         Ok(())
     }
 
     fn header(&mut self) -> Result<GgufInfo, GgufError> {
         let mut first = [0u8; 16];
-        let buffered = self.inner.fill_buf().map_err(|e| GgufError::Io {
-            path: self.path.to_path_buf(),
-            offset: 0,
-            source: e,
-        })?;
+        let buffered =
+            self.inner.fill_buf().map_err(|e| GgufError::Io { path: self.path.to_path_buf(), offset: 0, source: e })?;
         let n = buffered.len().min(first.len());
         first[..n].copy_from_slice(&buffered[..n]);
         let head = &first[..n];
@@ -290,11 +253,7 @@ impl Reader<'_> {
                 return Err(self.truncated(HEADER_LEN));
             }
             let found = head[..head.len().min(4)].escape_ascii().to_string();
-            return Err(GgufError::BadMagic {
-                path: self.path(),
-                found,
-                hint: magic_hint(head),
-            });
+            return Err(GgufError::BadMagic { path: self.path(), found, hint: magic_hint(head) });
         }
         self.ensure(HEADER_LEN)?;
         self.skip(4)?;
@@ -306,29 +265,18 @@ impl Reader<'_> {
                 return Err(GgufError::BigEndian { path: self.path() });
             }
             version => {
-                return Err(GgufError::UnsupportedVersion {
-                    path: self.path(),
-                    version,
-                });
+                return Err(GgufError::UnsupportedVersion { path: self.path(), version });
             }
         }
         let tensor_count = self.u64()?;
         if tensor_count > MAX_TENSORS {
             let (count, max) = (tensor_count, MAX_TENSORS);
-            return Err(GgufError::TooManyTensors {
-                path: self.path(),
-                count,
-                max,
-            });
+            return Err(GgufError::TooManyTensors { path: self.path(), count, max });
         }
         let metadata_count = self.u64()?;
         if metadata_count > MAX_METADATA {
             let (count, max) = (metadata_count, MAX_METADATA);
-            return Err(GgufError::TooManyMetadata {
-                path: self.path(),
-                count,
-                max,
-            });
+            return Err(GgufError::TooManyMetadata { path: self.path(), count, max });
         }
         // Both counts are bounded, so this cannot overflow.
         self.ensure(metadata_count * MIN_KV_BYTES + tensor_count * MIN_TENSOR_INFO_BYTES)?;
@@ -337,17 +285,11 @@ impl Reader<'_> {
         let get = |key: &str| meta.get(key);
         let architecture = match get("general.architecture") {
             None => return Err(GgufError::MissingArchitecture { path: self.path() }),
-            Some(Entry {
-                value: Value::Text(b),
-                ..
-            }) => match std::str::from_utf8(b) {
+            Some(Entry { value: Value::Text(b), .. }) => match std::str::from_utf8(b) {
                 Ok(a) if KNOWN_ARCHITECTURES.contains(&a) => a.to_owned(),
                 _ => {
                     let architecture = String::from_utf8_lossy(b).into_owned();
-                    return Err(GgufError::UnknownArchitecture {
-                        path: self.path(),
-                        architecture,
-                    });
+                    return Err(GgufError::UnknownArchitecture { path: self.path(), architecture });
                 }
             },
             Some(e) => return Err(self.wrong_type("general.architecture", "string", e.vtype)),
@@ -358,33 +300,16 @@ impl Reader<'_> {
             Some(e) => return Err(self.wrong_type("general.alignment", "u32", e.vtype)),
         };
         if !alignment.is_power_of_two() {
-            return Err(GgufError::InvalidAlignment {
-                path: self.path(),
-                alignment,
-            });
+            return Err(GgufError::InvalidAlignment { path: self.path(), alignment });
         }
 
         let tensors = self.tensor_infos(tensor_count)?;
         self.check_data(&tensors, alignment)?;
 
-        let arch_u64 =
-            |suffix: &str| get(&format!("{architecture}.{suffix}")).and_then(Entry::as_u64);
-        let flag = |key: &str| {
-            matches!(
-                get(key),
-                Some(Entry {
-                    value: Value::Bool(true),
-                    ..
-                })
-            )
-        };
-        let file_type = get("general.file_type")
-            .and_then(Entry::as_u64)
-            .and_then(|v| u32::try_from(v).ok());
-        let quantization = file_type
-            .and_then(file_type_name)
-            .or_else(|| dominant_type(&tensors))
-            .map(str::to_owned);
+        let arch_u64 = |suffix: &str| get(&format!("{architecture}.{suffix}")).and_then(Entry::as_u64);
+        let flag = |key: &str| matches!(get(key), Some(Entry { value: Value::Bool(true), .. }));
+        let file_type = get("general.file_type").and_then(Entry::as_u64).and_then(|v| u32::try_from(v).ok());
+        let quantization = file_type.and_then(file_type_name).or_else(|| dominant_type(&tensors)).map(str::to_owned);
         Ok(GgufInfo {
             path: self.path(),
             version,
@@ -407,12 +332,7 @@ impl Reader<'_> {
 
     fn wrong_type(&self, key: &str, expected: &'static str, vtype: u32) -> GgufError {
         let (key, found) = (key.to_owned(), value_type_name(vtype));
-        GgufError::WrongMetadataType {
-            path: self.path(),
-            key,
-            expected,
-            found,
-        }
+        GgufError::WrongMetadataType { path: self.path(), key, expected, found }
     }
 
     fn metadata(&mut self, count: u64) -> Result<HashMap<String, Entry>, GgufError> {
@@ -422,31 +342,17 @@ impl Reader<'_> {
             let len = self.u64()?;
             if len > MAX_KEY_LEN {
                 let (path, max) = (self.path(), MAX_KEY_LEN);
-                return Err(GgufError::KeyTooLong {
-                    path,
-                    offset,
-                    len,
-                    max,
-                });
+                return Err(GgufError::KeyTooLong { path, offset, len, max });
             }
             let path = self.path;
-            let invalid = |reason| GgufError::InvalidKey {
-                path: path.to_path_buf(),
-                offset,
-                reason,
-            };
+            let invalid = |reason| GgufError::InvalidKey { path: path.to_path_buf(), offset, reason };
             if len == 0 {
                 return Err(invalid("the key is empty"));
             }
             let bytes = self.bytes(len)?;
-            let key =
-                String::from_utf8(bytes).map_err(|_| invalid("the key is not valid UTF-8"))?;
+            let key = String::from_utf8(bytes).map_err(|_| invalid("the key is not valid UTF-8"))?;
             if meta.contains_key(&key) {
-                return Err(GgufError::DuplicateKey {
-                    path: self.path(),
-                    key,
-                    offset,
-                });
+                return Err(GgufError::DuplicateKey { path: self.path(), key, offset });
             }
             let vtype = self.u32()?;
             let value = self.value(&key, vtype)?;
@@ -478,12 +384,7 @@ impl Reader<'_> {
                     b @ (0 | 1) => Value::Bool(b == 1),
                     value => {
                         let key = key.to_owned();
-                        return Err(GgufError::InvalidBool {
-                            path: self.path(),
-                            key,
-                            offset,
-                            value,
-                        });
+                        return Err(GgufError::InvalidBool { path: self.path(), key, offset, value });
                     }
                 }
             }
@@ -502,12 +403,7 @@ impl Reader<'_> {
             }
             value_type => {
                 let (path, key, offset) = (self.path(), key.to_owned(), type_offset);
-                return Err(GgufError::UnknownValueType {
-                    path,
-                    key,
-                    offset,
-                    value_type,
-                });
+                return Err(GgufError::UnknownValueType { path, key, offset, value_type });
             }
         })
     }
@@ -517,13 +413,7 @@ impl Reader<'_> {
         let len = self.u64()?;
         if len > MAX_STRING_LEN {
             let (path, key, max) = (self.path(), key.to_owned(), MAX_STRING_LEN);
-            return Err(GgufError::StringTooLong {
-                path,
-                key,
-                offset,
-                len,
-                max,
-            });
+            return Err(GgufError::StringTooLong { path, key, offset, len, max });
         }
         Ok(len)
     }
@@ -532,12 +422,7 @@ impl Reader<'_> {
     fn array_value(&mut self, key: &str, depth: u32, offset: u64) -> Result<(), GgufError> {
         if depth > MAX_ARRAY_DEPTH {
             let (path, key, max_depth) = (self.path(), key.to_owned(), MAX_ARRAY_DEPTH);
-            return Err(GgufError::ArrayTooDeep {
-                path,
-                key,
-                offset,
-                max_depth,
-            });
+            return Err(GgufError::ArrayTooDeep { path, key, offset, max_depth });
         }
         let elem_offset = self.pos;
         let elem = self.u32()?;
@@ -550,24 +435,13 @@ impl Reader<'_> {
                 Some(size) => size,
                 None => {
                     let (path, key, offset) = (self.path(), key.to_owned(), elem_offset);
-                    return Err(GgufError::UnknownValueType {
-                        path,
-                        key,
-                        offset,
-                        value_type: t,
-                    });
+                    return Err(GgufError::UnknownValueType { path, key, offset, value_type: t });
                 }
             },
         };
         if len > MAX_ARRAY_LEN {
             let (path, key, max) = (self.path(), key.to_owned(), MAX_ARRAY_LEN);
-            return Err(GgufError::ArrayTooLong {
-                path,
-                key,
-                offset: len_offset,
-                len,
-                max,
-            });
+            return Err(GgufError::ArrayTooLong { path, key, offset: len_offset, len, max });
         }
         self.ensure(len * min_elem)?; // at most 2^30 * 12: no overflow
         match elem {
@@ -593,12 +467,7 @@ impl Reader<'_> {
                     if let Some(i) = chunk.iter().position(|&b| b > 1) {
                         let (path, key, value) = (self.path(), key.to_owned(), chunk[i]);
                         let offset = start + i as u64;
-                        return Err(GgufError::InvalidBool {
-                            path,
-                            key,
-                            offset,
-                            value,
-                        });
+                        return Err(GgufError::InvalidBool { path, key, offset, value });
                     }
                     left -= chunk.len() as u64;
                 }
@@ -615,36 +484,21 @@ impl Reader<'_> {
             let offset = self.pos;
             let len = self.u64()?;
             let path = self.path;
-            let bad_name = |reason: String| GgufError::InvalidTensorName {
-                path: path.to_path_buf(),
-                index,
-                offset,
-                reason,
-            };
+            let bad_name =
+                |reason: String| GgufError::InvalidTensorName { path: path.to_path_buf(), index, offset, reason };
             if len > MAX_TENSOR_NAME_LEN {
-                return Err(bad_name(format!(
-                    "{len} bytes long, the limit is {MAX_TENSOR_NAME_LEN}"
-                )));
+                return Err(bad_name(format!("{len} bytes long, the limit is {MAX_TENSOR_NAME_LEN}")));
             }
             let bytes = self.bytes(len)?;
             let name = String::from_utf8(bytes).map_err(|_| bad_name("not valid UTF-8".into()))?;
             if !names.insert(name.clone()) {
-                return Err(GgufError::DuplicateTensorName {
-                    path: self.path(),
-                    name,
-                    offset,
-                });
+                return Err(GgufError::DuplicateTensorName { path: self.path(), name, offset });
             }
             let dims_offset = self.pos;
             let n_dims = self.u32()?;
             if !(1..=MAX_DIMS).contains(&n_dims) {
                 let (path, tensor) = (self.path(), name);
-                return Err(GgufError::InvalidDimensionCount {
-                    path,
-                    tensor,
-                    offset: dims_offset,
-                    n_dims,
-                });
+                return Err(GgufError::InvalidDimensionCount { path, tensor, offset: dims_offset, n_dims });
             }
             let mut shape = Vec::with_capacity(n_dims as usize);
             for dim in 0..n_dims {
@@ -652,13 +506,7 @@ impl Reader<'_> {
                 let value = self.u64()?;
                 if value == 0 || value > i64::MAX as u64 {
                     let (path, tensor) = (self.path(), name);
-                    return Err(GgufError::InvalidDimension {
-                        path,
-                        tensor,
-                        offset,
-                        dim,
-                        value,
-                    });
+                    return Err(GgufError::InvalidDimension { path, tensor, offset, dim, value });
                 }
                 shape.push(value);
             }
@@ -666,12 +514,7 @@ impl Reader<'_> {
             let type_id = self.u32()?;
             let Some(ty) = ggml_type(type_id) else {
                 let (path, tensor) = (self.path(), name);
-                return Err(GgufError::UnknownTensorType {
-                    path,
-                    tensor,
-                    offset: type_offset,
-                    ggml_type: type_id,
-                });
+                return Err(GgufError::UnknownTensorType { path, tensor, offset: type_offset, ggml_type: type_id });
             };
             if shape[0] % ty.block_size != 0 {
                 return Err(GgufError::BlockSizeMismatch {
@@ -684,21 +527,10 @@ impl Reader<'_> {
                 });
             }
             let Some(bytes) = ty.tensor_bytes(&shape) else {
-                return Err(GgufError::TensorTooLarge {
-                    path: self.path(),
-                    tensor: name,
-                    offset,
-                    shape,
-                });
+                return Err(GgufError::TensorTooLarge { path: self.path(), tensor: name, offset, shape });
             };
             let data_offset = self.u64()?;
-            tensors.push(Tensor {
-                name,
-                data_offset,
-                bytes,
-                ggml_type: type_id,
-                n_dims,
-            });
+            tensors.push(Tensor { name, data_offset, bytes, ggml_type: type_id, n_dims });
         }
         Ok(tensors)
     }
@@ -710,37 +542,21 @@ impl Reader<'_> {
         let Some(data_start) = align_up(self.pos, align) else {
             return Err(self.truncated(u64::MAX));
         };
-        let mut required = if tensors.is_empty() {
-            self.pos
-        } else {
-            data_start
-        };
+        let mut required = if tensors.is_empty() { self.pos } else { data_start };
         let mut expected = 0u64;
         for t in tensors {
             let tensor = || t.name.clone();
             if t.data_offset % align != 0 {
                 let (path, data_offset) = (self.path(), t.data_offset);
-                return Err(GgufError::MisalignedTensor {
-                    path,
-                    tensor: tensor(),
-                    data_offset,
-                    alignment,
-                });
+                return Err(GgufError::MisalignedTensor { path, tensor: tensor(), data_offset, alignment });
             }
-            let end = data_start
-                .checked_add(t.data_offset)
-                .and_then(|s| s.checked_add(t.bytes));
+            let end = data_start.checked_add(t.data_offset).and_then(|s| s.checked_add(t.bytes));
             if t.data_offset != expected {
                 let path = self.path();
                 return Err(match end {
                     Some(end) if end <= self.len => {
                         let data_offset = t.data_offset;
-                        GgufError::UnexpectedTensorOffset {
-                            path,
-                            tensor: tensor(),
-                            data_offset,
-                            expected,
-                        }
+                        GgufError::UnexpectedTensorOffset { path, tensor: tensor(), data_offset, expected }
                     }
                     end => GgufError::TensorOutOfBounds {
                         path,
@@ -757,11 +573,7 @@ impl Reader<'_> {
             expected = align_up(t.data_offset.saturating_add(t.bytes), align).unwrap_or(u64::MAX);
         }
         if required > self.len {
-            return Err(GgufError::Truncated {
-                path: self.path(),
-                expected: required,
-                found: self.len,
-            });
+            return Err(GgufError::Truncated { path: self.path(), expected: required, found: self.len });
         }
         Ok(())
     }
@@ -784,10 +596,8 @@ fn value_size(vtype: u32) -> Option<u64> {
 }
 
 fn value_type_name(vtype: u32) -> &'static str {
-    const NAMES: [&str; 13] = [
-        "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64",
-        "f64",
-    ];
+    const NAMES: [&str; 13] =
+        ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"];
     NAMES.get(vtype as usize).copied().unwrap_or("unknown")
 }
 
@@ -797,9 +607,7 @@ fn dominant_type(tensors: &[Tensor]) -> Option<&'static str> {
     for t in tensors.iter().filter(|t| t.n_dims >= 2) {
         *bytes.entry(t.ggml_type).or_default() += t.bytes;
     }
-    let (id, _) = bytes
-        .into_iter()
-        .max_by_key(|&(id, b)| (b, u32::MAX - id))?;
+    let (id, _) = bytes.into_iter().max_by_key(|&(id, b)| (b, u32::MAX - id))?;
     ggml_type(id).map(|t| t.name)
 }
 
@@ -814,10 +622,7 @@ fn magic_hint(head: &[u8]) -> &'static str {
         " (it looks like a zip archive: extract the .gguf file from it first)"
     } else if trimmed.starts_with(b"<") {
         " (it looks like a web page: the download link may have returned an error page)"
-    } else if [b"lmgg", b"fmgg", b"tjgg", b"algg"]
-        .iter()
-        .any(|m| head.starts_with(*m))
-    {
+    } else if [b"lmgg", b"fmgg", b"tjgg", b"algg"].iter().any(|m| head.starts_with(*m)) {
         " (it is an old GGML model, which llama.cpp no longer loads: download a GGUF version)"
     } else if head.len() > 8 && head[8] == b'{' && head[..8].iter().rev().take(4).all(|&b| b == 0) {
         " (it looks like a safetensors file: convert it with llama.cpp's convert_hf_to_gguf.py)"

@@ -116,20 +116,15 @@ fn python_like_environment() -> Environment<'static> {
     env.set_undefined_behavior(UndefinedBehavior::Lenient);
     env.set_auto_escape_callback(|_| AutoEscape::None);
     env.set_formatter(|out, _state, value| {
-        out.write_str(&python::str_of(value))
-            .map_err(|_| Error::from(ErrorKind::WriteFailure))
+        out.write_str(&python::str_of(value)).map_err(|_| Error::from(ErrorKind::WriteFailure))
     });
     env.set_unknown_method_callback(python_method);
     env.add_function("raise_exception", raise_exception);
     env.add_function("strftime_now", strftime_now);
     env.add_filter("tojson", tojson);
     env.add_filter("trim", trim);
-    env.add_filter("upper", |value: &Value| {
-        python::str_of(value).to_uppercase()
-    });
-    env.add_filter("lower", |value: &Value| {
-        python::str_of(value).to_lowercase()
-    });
+    env.add_filter("upper", |value: &Value| python::str_of(value).to_uppercase());
+    env.add_filter("lower", |value: &Value| python::str_of(value).to_lowercase());
     env.add_filter("string", |value: &Value| python::str_of(value));
     env.add_filter("join", join);
     env.add_filter("replace", replace);
@@ -139,25 +134,15 @@ fn python_like_environment() -> Environment<'static> {
     env.add_test("sequence", |value: &Value| {
         matches!(
             value.kind(),
-            ValueKind::String
-                | ValueKind::Bytes
-                | ValueKind::Seq
-                | ValueKind::Map
-                | ValueKind::Undefined
+            ValueKind::String | ValueKind::Bytes | ValueKind::Seq | ValueKind::Map | ValueKind::Undefined
         )
     });
     env.add_test("iterable", |value: &Value| match value.kind() {
-        ValueKind::Undefined
-        | ValueKind::String
-        | ValueKind::Bytes
-        | ValueKind::Seq
-        | ValueKind::Map => true,
+        ValueKind::Undefined | ValueKind::String | ValueKind::Bytes | ValueKind::Seq | ValueKind::Map => true,
         ValueKind::None | ValueKind::Bool | ValueKind::Number => false,
         _ => value.try_iter().is_ok(),
     });
-    env.add_test("number", |value: &Value| {
-        value.is_number() || value.kind() == ValueKind::Bool
-    });
+    env.add_test("number", |value: &Value| value.is_number() || value.kind() == ValueKind::Bool);
     env
 }
 
@@ -170,23 +155,11 @@ fn strftime_now(format: &str) -> Result<Value, Error> {
     use chrono::format::{Item, StrftimeItems};
     let items: Vec<Item<'_>> = StrftimeItems::new(format).collect();
     if items.iter().any(|item| matches!(item, Item::Error)) {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            format!("strftime_now: invalid format string {format:?}"),
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, format!("strftime_now: invalid format string {format:?}")));
     }
     let mut out = String::new();
-    write!(
-        out,
-        "{}",
-        chrono::Local::now().format_with_items(items.into_iter())
-    )
-    .map_err(|_| {
-        Error::new(
-            ErrorKind::InvalidOperation,
-            format!("strftime_now: cannot format {format:?}"),
-        )
-    })?;
+    write!(out, "{}", chrono::Local::now().format_with_items(items.into_iter()))
+        .map_err(|_| Error::new(ErrorKind::InvalidOperation, format!("strftime_now: cannot format {format:?}")))?;
     Ok(Value::from(out))
 }
 
@@ -198,10 +171,7 @@ fn trim(value: &Value, chars: Option<String>) -> String {
 /// The `join` filter: `d.join(str(item[attribute]) for item in value)`.
 fn join(value: &Value, args: Rest<Value>) -> Result<String, Error> {
     let (separator, attribute, kwargs): (Option<String>, Option<Value>, Kwargs) = from_args(&args)?;
-    let separator = kwargs
-        .get::<Option<String>>("d")?
-        .or(separator)
-        .unwrap_or_default();
+    let separator = kwargs.get::<Option<String>>("d")?.or(separator).unwrap_or_default();
     let attribute = kwargs.get::<Option<Value>>("attribute")?.or(attribute);
     kwargs.assert_all_used()?;
     let mut out = String::new();
@@ -220,11 +190,7 @@ fn join(value: &Value, args: Rest<Value>) -> Result<String, Error> {
 
 /// The `replace` filter: `str(value).replace(old, new, count)`.
 fn replace(value: &Value, old: &Value, new: &Value, count: Option<i64>) -> String {
-    let (text, old, new) = (
-        python::str_of(value),
-        python::str_of(old),
-        python::str_of(new),
-    );
+    let (text, old, new) = (python::str_of(value), python::str_of(old), python::str_of(new));
     match count.and_then(|count| usize::try_from(count).ok()) {
         Some(count) => text.replacen(&old, &new, count),
         None => text.replace(&old, &new),
@@ -250,39 +216,19 @@ fn lookup_attribute(item: &Value, attribute: &Value) -> Result<Value, Error> {
 /// The `dictsort` filter: `sorted(value.items(), key=..., reverse=...)`, comparing `str.lower()`
 /// unless `case_sensitive`.
 fn dictsort(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
-    let (case_sensitive, by, reverse, kwargs): (
-        Option<bool>,
-        Option<String>,
-        Option<bool>,
-        Kwargs,
-    ) = from_args(&args)?;
-    let case_sensitive = kwargs
-        .get::<Option<bool>>("case_sensitive")?
-        .or(case_sensitive)
-        .unwrap_or(false);
-    let by = kwargs
-        .get::<Option<String>>("by")?
-        .or(by)
-        .unwrap_or_else(|| "key".to_owned());
-    let reverse = kwargs
-        .get::<Option<bool>>("reverse")?
-        .or(reverse)
-        .unwrap_or(false);
+    let (case_sensitive, by, reverse, kwargs): (Option<bool>, Option<String>, Option<bool>, Kwargs) = from_args(&args)?;
+    let case_sensitive = kwargs.get::<Option<bool>>("case_sensitive")?.or(case_sensitive).unwrap_or(false);
+    let by = kwargs.get::<Option<String>>("by")?.or(by).unwrap_or_else(|| "key".to_owned());
+    let reverse = kwargs.get::<Option<bool>>("reverse")?.or(reverse).unwrap_or(false);
     kwargs.assert_all_used()?;
     if value.kind() != ValueKind::Map {
-        return Err(Error::new(
-            ErrorKind::InvalidOperation,
-            "dictsort expects a mapping",
-        ));
+        return Err(Error::new(ErrorKind::InvalidOperation, "dictsort expects a mapping"));
     }
     let by_value = match by.as_str() {
         "key" => false,
         "value" => true,
         _ => {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                "You can only sort by either 'key' or 'value'",
-            ));
+            return Err(Error::new(ErrorKind::InvalidOperation, "You can only sort by either 'key' or 'value'"));
         }
     };
     let mut pairs: Vec<(Value, Value)> = Vec::new();
@@ -299,26 +245,14 @@ fn dictsort(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
     };
     pairs.sort_by(|a, b| {
         let ordering = sort_key(a).cmp(&sort_key(b));
-        if reverse {
-            ordering.reverse()
-        } else {
-            ordering
-        }
+        if reverse { ordering.reverse() } else { ordering }
     });
-    Ok(pairs
-        .into_iter()
-        .map(|(key, value)| Value::from(vec![key, value]))
-        .collect())
+    Ok(pairs.into_iter().map(|(key, value)| Value::from(vec![key, value])).collect())
 }
 
 /// Python string methods minijinja-contrib's pycompat gets subtly wrong for templates (it strips
 /// and splits on Rust's whitespace) are answered here; the rest go to pycompat.
-fn python_method(
-    state: &State,
-    value: &Value,
-    method: &str,
-    args: &[Value],
-) -> Result<Value, Error> {
+fn python_method(state: &State, value: &Value, method: &str, args: &[Value]) -> Result<Value, Error> {
     if let Some(text) = value.as_str() {
         match method {
             "strip" | "lstrip" | "rstrip" => {
@@ -346,17 +280,9 @@ fn python_method(
 /// those parameters in that order, positional or by keyword. Unlike minijinja's own filter it
 /// does not HTML-escape.
 fn tojson(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
-    type Args = (
-        Option<Value>,
-        Option<Value>,
-        Option<Value>,
-        Option<Value>,
-        Kwargs,
-    );
+    type Args = (Option<Value>, Option<Value>, Option<Value>, Option<Value>, Kwargs);
     let (ensure_ascii, indent, separators, sort_keys, kwargs): Args = from_args(&args)?;
-    let ensure_ascii = kwargs
-        .get::<Option<Value>>("ensure_ascii")?
-        .or(ensure_ascii);
+    let ensure_ascii = kwargs.get::<Option<Value>>("ensure_ascii")?.or(ensure_ascii);
     let indent = kwargs.get::<Option<Value>>("indent")?.or(indent);
     let separators = kwargs.get::<Option<Value>>("separators")?.or(separators);
     let sort_keys = kwargs.get::<Option<Value>>("sort_keys")?.or(sort_keys);
@@ -364,16 +290,11 @@ fn tojson(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
 
     let indent = match indent {
         None => None,
-        Some(indent) if indent.kind() == ValueKind::String => {
-            Some(indent.as_str().unwrap_or_default().to_owned())
-        }
+        Some(indent) if indent.kind() == ValueKind::String => Some(indent.as_str().unwrap_or_default().to_owned()),
         Some(indent) => match i64::try_from(indent.clone()) {
             Ok(width) => Some(" ".repeat(width.max(0) as usize)),
             Err(_) => {
-                return Err(Error::new(
-                    ErrorKind::InvalidOperation,
-                    "tojson: indent must be an integer or a string",
-                ));
+                return Err(Error::new(ErrorKind::InvalidOperation, "tojson: indent must be an integer or a string"));
             }
         },
     };
@@ -383,10 +304,7 @@ fn tojson(value: &Value, args: Rest<Value>) -> Result<Value, Error> {
             match parts.as_slice() {
                 [item, key] => (python::str_of(item), python::str_of(key)),
                 _ => {
-                    return Err(Error::new(
-                        ErrorKind::InvalidOperation,
-                        "tojson: separators must be a pair",
-                    ));
+                    return Err(Error::new(ErrorKind::InvalidOperation, "tojson: separators must be a pair"));
                 }
             }
         }
@@ -410,15 +328,14 @@ mod tests {
     /// Renders a one-off template with `messages` holding one user message, "hi".
     fn render_str(source: &str) -> Result<String, Error> {
         let messages = vec![minijinja::context! { role => "user", content => "hi" }];
-        compile(source)?
-            .get_template(TEMPLATE_NAME)?
-            .render(minijinja::context! { messages })
+        compile(source)?.get_template(TEMPLATE_NAME)?.render(minijinja::context! { messages })
     }
 
     #[test]
     fn the_environment_trims_blocks_like_transformers() {
-        let text = render_str("{% for m in messages %}\n  {% if true %}\n[{{ m.role }}]\n  {% endif %}\n{% endfor %}\n")
-            .unwrap();
+        let text =
+            render_str("{% for m in messages %}\n  {% if true %}\n[{{ m.role }}]\n  {% endif %}\n{% endfor %}\n")
+                .unwrap();
         assert_eq!(text, "[user]\n");
     }
 
@@ -447,10 +364,7 @@ mod tests {
             "{\n  \"a\": 1,\n  \"b\": [\n    1,\n    {\n      \"c\": \"é😀\"\n    }\n  ]\n}"
         );
         assert_eq!(
-            render_str(&format!(
-                "{{{{ {value} | tojson(separators=(',', ':')) }}}}"
-            ))
-            .unwrap(),
+            render_str(&format!("{{{{ {value} | tojson(separators=(',', ':')) }}}}")).unwrap(),
             r#"{"a":1,"b":[1,{"c":"é😀"}]}"#
         );
         assert_eq!(
@@ -469,10 +383,7 @@ mod tests {
             "{{ none }}|{{ true }}|{{ 1.0 }}|{{ 1e-5 }}|{{ 1e16 }}|{{ 0.1 }}|{{ 123456789.125 }}|{{ [1, none, 'a', \"it's\", 2.5] }}|{{ {'k': false} }}|{{ undefined_name }}",
         )
         .unwrap();
-        assert_eq!(
-            text,
-            "None|True|1.0|1e-05|1e+16|0.1|123456789.125|[1, None, 'a', \"it's\", 2.5]|{'k': False}|"
-        );
+        assert_eq!(text, "None|True|1.0|1e-05|1e+16|0.1|123456789.125|[1, None, 'a', \"it's\", 2.5]|{'k': False}|");
     }
 
     #[test]
@@ -489,10 +400,7 @@ mod tests {
              {{ 'abc'.startswith('ab') }}{{ {'k': 1}.get('k') }}{{ {'k': 1}.get('z') }}{% for k, v in {'k': 1}.items() %}{{ k }}={{ v }}{% endfor %}",
         )
         .unwrap();
-        assert_eq!(
-            text,
-            "['a', 'b', '', 'c']['x', 'y']['a', 'b c']a-bTrue1Nonek=1"
-        );
+        assert_eq!(text, "['a', 'b', '', 'c']['x', 'y']['a', 'b c']a-bTrue1Nonek=1");
     }
 
     #[test]
@@ -520,17 +428,15 @@ mod tests {
 
     #[test]
     fn transformers_generation_tags_render_their_body() {
-        let text = render_str("{% for m in messages %}{%- generation -%} [{{ m.content }}] {%- endgeneration -%}{% endfor %}")
-            .unwrap();
+        let text =
+            render_str("{% for m in messages %}{%- generation -%} [{{ m.content }}] {%- endgeneration -%}{% endfor %}")
+                .unwrap();
         assert_eq!(text, "[hi]");
     }
 
     #[test]
     fn windows_newlines_in_the_source_render_as_jinja2_renders_them() {
-        assert_eq!(
-            render_str("a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n").unwrap(),
-            "a\nb\n"
-        );
+        assert_eq!(render_str("a\r\n{% if true %}\r\nb\r\n{% endif %}\r\n").unwrap(), "a\nb\n");
     }
 
     #[test]

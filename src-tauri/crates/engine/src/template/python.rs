@@ -120,11 +120,7 @@ pub(super) fn repr(value: &Value, out: &mut String) {
 /// characters escaped. Printability follows `str.isprintable()` for the control, separator and
 /// format characters text actually carries.
 fn repr_str(text: &str, out: &mut String) {
-    let quote = if text.contains('\'') && !text.contains('"') {
-        '"'
-    } else {
-        '\''
-    };
+    let quote = if text.contains('\'') && !text.contains('"') { '"' } else { '\'' };
     out.push(quote);
     for c in text.chars() {
         match c {
@@ -172,16 +168,9 @@ pub(super) fn float_repr(number: f64) -> String {
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     if !(-4..16).contains(&exponent) {
         let (first, rest) = digits.split_at(1);
-        let fraction = if rest.is_empty() {
-            String::new()
-        } else {
-            format!(".{rest}")
-        };
+        let fraction = if rest.is_empty() { String::new() } else { format!(".{rest}") };
         let exponent_sign = if exponent < 0 { '-' } else { '+' };
-        return format!(
-            "{sign}{first}{fraction}e{exponent_sign}{:02}",
-            exponent.abs()
-        );
+        return format!("{sign}{first}{fraction}e{exponent_sign}{:02}", exponent.abs());
     }
     if exponent < 0 {
         let zeros = "0".repeat((-exponent - 1) as usize);
@@ -192,11 +181,7 @@ pub(super) fn float_repr(number: f64) -> String {
         let zeros = "0".repeat(integer_len - digits.len());
         format!("{sign}{digits}{zeros}.0")
     } else {
-        format!(
-            "{sign}{}.{}",
-            &digits[..integer_len],
-            &digits[integer_len..]
-        )
+        format!("{sign}{}.{}", &digits[..integer_len], &digits[integer_len..])
     }
 }
 
@@ -233,21 +218,10 @@ impl JsonStyle {
 }
 
 fn not_serializable(value: &Value) -> Error {
-    Error::new(
-        ErrorKind::InvalidOperation,
-        format!(
-            "tojson: object of type {} is not JSON serializable",
-            value.kind()
-        ),
-    )
+    Error::new(ErrorKind::InvalidOperation, format!("tojson: object of type {} is not JSON serializable", value.kind()))
 }
 
-fn write_json(
-    value: &Value,
-    style: &JsonStyle,
-    level: usize,
-    out: &mut String,
-) -> Result<(), Error> {
+fn write_json(value: &Value, style: &JsonStyle, level: usize, out: &mut String) -> Result<(), Error> {
     match value.kind() {
         ValueKind::None => out.push_str("null"),
         ValueKind::Bool => out.push_str(if value.is_true() { "true" } else { "false" }),
@@ -256,15 +230,11 @@ fn write_json(
             let number = f64::try_from(value.clone())?;
             match number {
                 n if n.is_nan() => out.push_str("NaN"),
-                n if n.is_infinite() => {
-                    out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" })
-                }
+                n if n.is_infinite() => out.push_str(if n > 0.0 { "Infinity" } else { "-Infinity" }),
                 n => out.push_str(&float_repr(n)),
             }
         }
-        ValueKind::String => {
-            write_json_string(value.as_str().unwrap_or_default(), style.ensure_ascii, out)
-        }
+        ValueKind::String => write_json_string(value.as_str().unwrap_or_default(), style.ensure_ascii, out),
         ValueKind::Seq | ValueKind::Iterable => {
             let items: Vec<Value> = value.try_iter()?.collect();
             if items.is_empty() {
@@ -327,10 +297,7 @@ fn json_key(key: &Value) -> Result<String, Error> {
         }
         _ => Err(Error::new(
             ErrorKind::InvalidOperation,
-            format!(
-                "tojson: keys must be str, int, float, bool or None, not {}",
-                key.kind()
-            ),
+            format!("tojson: keys must be str, int, float, bool or None, not {}", key.kind()),
         )),
     }
 }
@@ -416,9 +383,6 @@ mod tests {
         let parts = split(" a\u{1f}b  c ", None, -1).unwrap();
         assert_eq!(str_of(&parts), "['a', 'b', 'c']");
         assert_eq!(str_of(&split("a b c", None, 1).unwrap()), "['a', 'b c']");
-        assert_eq!(
-            str_of(&split("a,,b", Some(","), -1).unwrap()),
-            "['a', '', 'b']"
-        );
+        assert_eq!(str_of(&split("a,,b", Some(","), -1).unwrap()), "['a', '', 'b']");
     }
 }

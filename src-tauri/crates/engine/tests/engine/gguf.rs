@@ -35,11 +35,7 @@ fn s(text: &str) -> Val {
 }
 
 fn arr(elem: u32, items: Vec<Val>) -> Val {
-    Val::Array {
-        elem,
-        len: None,
-        items,
-    }
+    Val::Array { elem, len: None, items }
 }
 
 impl Val {
@@ -113,13 +109,7 @@ fn tensor(name: &str, dims: &[u64], ggml_type: u32) -> Tensor {
         14 => n / 256 * 210, // Q6_K
         _ => 0,
     };
-    Tensor {
-        name: name.as_bytes().to_vec(),
-        dims: dims.to_vec(),
-        ggml_type,
-        offset: None,
-        bytes,
-    }
+    Tensor { name: name.as_bytes().to_vec(), dims: dims.to_vec(), ggml_type, offset: None, bytes }
 }
 
 #[derive(Clone)]
@@ -145,11 +135,7 @@ struct Built {
 impl Gguf {
     fn set(&mut self, key: &str, val: Val) -> &mut Self {
         self.kvs.retain(|kv| kv.key != key.as_bytes());
-        self.kvs.push(Kv {
-            key: key.as_bytes().to_vec(),
-            key_len: None,
-            val,
-        });
+        self.kvs.push(Kv { key: key.as_bytes().to_vec(), key_len: None, val });
         self
     }
 
@@ -162,11 +148,7 @@ impl Gguf {
         let mut out = Vec::new();
         out.extend(self.magic);
         out.extend(self.version);
-        out.extend(
-            self.tensor_count
-                .unwrap_or(self.tensors.len() as u64)
-                .to_le_bytes(),
-        );
+        out.extend(self.tensor_count.unwrap_or(self.tensors.len() as u64).to_le_bytes());
         out.extend(self.kv_count.unwrap_or(self.kvs.len() as u64).to_le_bytes());
         let kv_start = out.len();
         for kv in &self.kvs {
@@ -196,18 +178,10 @@ impl Gguf {
         for (i, t) in self.tensors.iter().enumerate() {
             out.extend((0..t.bytes).map(|b| (b as u8).wrapping_mul(31).wrapping_add(i as u8)));
             if i + 1 < self.tensors.len() {
-                out.resize(
-                    data_start + pad((out.len() - data_start) as u64) as usize,
-                    0,
-                );
+                out.resize(data_start + pad((out.len() - data_start) as u64) as usize, 0);
             }
         }
-        Built {
-            bytes: out,
-            kv_start,
-            infos_start,
-            data_start,
-        }
+        Built { bytes: out, kv_start, infos_start, data_start }
     }
 }
 
@@ -234,20 +208,11 @@ fn valid() -> Gguf {
         .set("gemma3.block_count", Val::U32(1))
         .set("gemma3.attention.layer_norm_rms_epsilon", Val::F32(1e-6))
         .set("tokenizer.ggml.model", s("llama"))
-        .set(
-            "tokenizer.ggml.tokens",
-            arr(8, vec![s("<pad>"), s("<eos>"), s("a"), s("b")]),
-        )
+        .set("tokenizer.ggml.tokens", arr(8, vec![s("<pad>"), s("<eos>"), s("a"), s("b")]))
         .set("tokenizer.ggml.scores", arr(6, vec![Val::F32(0.0); 4]))
-        .set(
-            "tokenizer.ggml.token_type",
-            arr(5, vec![Val::U32(3), Val::U32(3), Val::U32(1), Val::U32(1)]),
-        )
+        .set("tokenizer.ggml.token_type", arr(5, vec![Val::U32(3), Val::U32(3), Val::U32(1), Val::U32(1)]))
         .set("tokenizer.ggml.add_bos_token", Val::Bool(1))
-        .set(
-            "tokenizer.chat_template",
-            s("{% for m in messages %}{{ m.content }}{% endfor %}"),
-        );
+        .set("tokenizer.chat_template", s("{% for m in messages %}{{ m.content }}{% endfor %}"));
     g
 }
 
@@ -295,10 +260,7 @@ fn valid_file_is_accepted_with_its_info() {
     assert_eq!(info.context_length, Some(2048));
     assert_eq!(info.embedding_length, Some(64));
     assert_eq!(info.block_count, Some(1));
-    assert_eq!(
-        info.chat_template.as_deref(),
-        Some("{% for m in messages %}{{ m.content }}{% endfor %}")
-    );
+    assert_eq!(info.chat_template.as_deref(), Some("{% for m in messages %}{{ m.content }}{% endfor %}"));
     assert_eq!(info.file_type, Some(7));
     assert_eq!(info.quantization.as_deref(), Some("Q8_0"));
     assert!(!info.is_projector && !info.has_vision_encoder && !info.has_audio_encoder);
@@ -311,11 +273,7 @@ fn valid_file_is_accepted_with_its_info() {
 fn valid_variants_are_accepted() {
     type Variant = (&'static str, fn(&mut Gguf), fn(&GgufInfo) -> bool);
     let variants: Vec<Variant> = vec![
-        (
-            "version 2",
-            |g| g.version = 2u32.to_le_bytes(),
-            |i| i.version == 2,
-        ),
+        ("version 2", |g| g.version = 2u32.to_le_bytes(), |i| i.version == 2),
         (
             "alignment 64",
             |g| {
@@ -332,18 +290,11 @@ fn valid_variants_are_accepted() {
             },
             |i| i.tensor_count == 3,
         ),
-        (
-            "no tensors (vocab only)",
-            |g| g.tensors.clear(),
-            |i| i.tensor_count == 0,
-        ),
+        ("no tensors (vocab only)", |g| g.tensors.clear(), |i| i.tensor_count == 0),
         (
             "nested arrays within the limit",
             |g| {
-                let inner = arr(
-                    9,
-                    vec![arr(0, vec![Val::U8(1), Val::U8(2)]), arr(8, vec![s("x")])],
-                );
+                let inner = arr(9, vec![arr(0, vec![Val::U8(1), Val::U8(2)]), arr(8, vec![s("x")])]);
                 g.set("test.nested", arr(9, vec![inner.clone(), inner]));
             },
             |i| i.metadata_count == 14,
@@ -412,11 +363,7 @@ fn valid_variants_are_accepted() {
                     && i.quantization.as_deref() == Some("F16")
             },
         ),
-        (
-            "trailing padding after the data",
-            |_| {},
-            |i| i.tensor_count == 3,
-        ),
+        ("trailing padding after the data", |_| {}, |i| i.tensor_count == 3),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (name, change, check) in variants {
@@ -453,106 +400,37 @@ fn mutations() -> Vec<Mutation> {
     use GgufError as E;
     use Make::{Bytes, Cut, Path as P, Spec};
     vec![
-        ("wrong magic", Bytes(|b| patch(b.bytes, 0, b"GGUX")), |e| {
-            matches!(e, E::BadMagic { .. })
+        ("wrong magic", Bytes(|b| patch(b.bytes, 0, b"GGUX")), |e| matches!(e, E::BadMagic { .. })),
+        ("version 0", Bytes(|b| patch(b.bytes, 4, &0u32.to_le_bytes())), |e| {
+            matches!(e, E::UnsupportedVersion { version: 0, .. })
         }),
-        (
-            "version 0",
-            Bytes(|b| patch(b.bytes, 4, &0u32.to_le_bytes())),
-            |e| matches!(e, E::UnsupportedVersion { version: 0, .. }),
-        ),
-        (
-            "version 1",
-            Bytes(|b| patch(b.bytes, 4, &1u32.to_le_bytes())),
-            |e| matches!(e, E::ObsoleteVersion { .. }),
-        ),
-        (
-            "version 99",
-            Bytes(|b| patch(b.bytes, 4, &99u32.to_le_bytes())),
-            |e| matches!(e, E::UnsupportedVersion { version: 99, .. }),
-        ),
-        (
-            "big-endian",
-            Bytes(|b| patch(b.bytes, 4, &3u32.to_be_bytes())),
-            |e| matches!(e, E::BigEndian { .. }),
-        ),
-        (
-            "big-endian v2",
-            Bytes(|b| patch(b.bytes, 4, &2u32.to_be_bytes())),
-            |e| matches!(e, E::BigEndian { .. }),
-        ),
-        (
-            "tensor count absurd",
-            Spec(|g| g.tensor_count = Some(u64::MAX)),
-            |e| matches!(e, E::TooManyTensors { .. }),
-        ),
-        (
-            "tensor count just over the limit",
-            Spec(|g| g.tensor_count = Some(1_000_001)),
-            |e| {
-                matches!(
-                    e,
-                    E::TooManyTensors {
-                        count: 1_000_001,
-                        ..
-                    }
-                )
-            },
-        ),
-        (
-            "kv count absurd",
-            Spec(|g| g.kv_count = Some(1 << 40)),
-            |e| matches!(e, E::TooManyMetadata { .. }),
-        ),
-        (
-            "counts larger than the file",
-            Spec(|g| g.kv_count = Some(500_000)),
-            |e| matches!(e, E::Truncated { .. }),
-        ),
-        ("truncated in the header", Cut(|_| 13), |e| {
-            matches!(
-                e,
-                E::Truncated {
-                    expected: 24,
-                    found: 13,
-                    ..
-                }
-            )
+        ("version 1", Bytes(|b| patch(b.bytes, 4, &1u32.to_le_bytes())), |e| matches!(e, E::ObsoleteVersion { .. })),
+        ("version 99", Bytes(|b| patch(b.bytes, 4, &99u32.to_le_bytes())), |e| {
+            matches!(e, E::UnsupportedVersion { version: 99, .. })
         }),
-        ("truncated in metadata", Cut(|b| b.kv_start + 30), |e| {
-            matches!(e, E::Truncated { .. })
+        ("big-endian", Bytes(|b| patch(b.bytes, 4, &3u32.to_be_bytes())), |e| matches!(e, E::BigEndian { .. })),
+        ("big-endian v2", Bytes(|b| patch(b.bytes, 4, &2u32.to_be_bytes())), |e| matches!(e, E::BigEndian { .. })),
+        ("tensor count absurd", Spec(|g| g.tensor_count = Some(u64::MAX)), |e| matches!(e, E::TooManyTensors { .. })),
+        ("tensor count just over the limit", Spec(|g| g.tensor_count = Some(1_000_001)), |e| {
+            matches!(e, E::TooManyTensors { count: 1_000_001, .. })
         }),
-        (
-            "truncated in tensor infos",
-            Cut(|b| b.infos_start + 10),
-            |e| matches!(e, E::Truncated { .. }),
-        ),
-        ("truncated at the data start", Cut(|b| b.data_start), |e| {
-            matches!(e, E::Truncated { .. })
-        }),
+        ("kv count absurd", Spec(|g| g.kv_count = Some(1 << 40)), |e| matches!(e, E::TooManyMetadata { .. })),
+        ("counts larger than the file", Spec(|g| g.kv_count = Some(500_000)), |e| matches!(e, E::Truncated { .. })),
+        ("truncated in the header", Cut(|_| 13), |e| matches!(e, E::Truncated { expected: 24, found: 13, .. })),
+        ("truncated in metadata", Cut(|b| b.kv_start + 30), |e| matches!(e, E::Truncated { .. })),
+        ("truncated in tensor infos", Cut(|b| b.infos_start + 10), |e| matches!(e, E::Truncated { .. })),
+        ("truncated at the data start", Cut(|b| b.data_start), |e| matches!(e, E::Truncated { .. })),
         (
             "truncated tensor data (1 byte short)",
             Cut(|b| b.bytes.len() - 1),
             |e| matches!(e, E::Truncated { expected, found, .. } if *expected == found + 1),
         ),
-        (
-            "key length huge",
-            Spec(|g| g.kvs[1].key_len = Some(1 << 20)),
-            |e| matches!(e, E::KeyTooLong { len: 1_048_576, .. }),
-        ),
-        (
-            "key length beyond the file",
-            Spec(|g| g.kvs[1].key_len = Some(60_000)),
-            |e| matches!(e, E::Truncated { .. }),
-        ),
-        ("empty key", Spec(|g| g.kvs[1].key.clear()), |e| {
-            matches!(e, E::InvalidKey { .. })
+        ("key length huge", Spec(|g| g.kvs[1].key_len = Some(1 << 20)), |e| {
+            matches!(e, E::KeyTooLong { len: 1_048_576, .. })
         }),
-        (
-            "key not UTF-8",
-            Spec(|g| g.kvs[1].key = b"general.\xff\xfe".to_vec()),
-            |e| matches!(e, E::InvalidKey { .. }),
-        ),
+        ("key length beyond the file", Spec(|g| g.kvs[1].key_len = Some(60_000)), |e| matches!(e, E::Truncated { .. })),
+        ("empty key", Spec(|g| g.kvs[1].key.clear()), |e| matches!(e, E::InvalidKey { .. })),
+        ("key not UTF-8", Spec(|g| g.kvs[1].key = b"general.\xff\xfe".to_vec()), |e| matches!(e, E::InvalidKey { .. })),
         (
             "duplicate key",
             Spec(|g| {
@@ -578,10 +456,7 @@ fn mutations() -> Vec<Mutation> {
         (
             "string in array huge",
             Spec(|g| {
-                g.set(
-                    "tokenizer.ggml.tokens",
-                    arr(8, vec![s("a"), Val::StrLen(1 << 40, vec![])]),
-                );
+                g.set("tokenizer.ggml.tokens", arr(8, vec![s("a"), Val::StrLen(1 << 40, vec![])]));
             }),
             |e| matches!(e, E::StringTooLong { key, .. } if key == "tokenizer.ggml.tokens"),
         ),
@@ -595,24 +470,9 @@ fn mutations() -> Vec<Mutation> {
         (
             "unknown array element type",
             Spec(|g| {
-                g.set(
-                    "tokenizer.ggml.scores",
-                    Val::Array {
-                        elem: 200,
-                        len: None,
-                        items: vec![Val::U8(0)],
-                    },
-                );
+                g.set("tokenizer.ggml.scores", Val::Array { elem: 200, len: None, items: vec![Val::U8(0)] });
             }),
-            |e| {
-                matches!(
-                    e,
-                    E::UnknownValueType {
-                        value_type: 200,
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, E::UnknownValueType { value_type: 200, .. }),
         ),
         (
             "bool value 7",
@@ -624,56 +484,28 @@ fn mutations() -> Vec<Mutation> {
         (
             "bool array with a 2",
             Spec(|g| {
-                g.set(
-                    "test.flags",
-                    arr(7, vec![Val::Bool(1), Val::Bool(0), Val::Bool(2)]),
-                );
+                g.set("test.flags", arr(7, vec![Val::Bool(1), Val::Bool(0), Val::Bool(2)]));
             }),
             |e| matches!(e, E::InvalidBool { value: 2, .. }),
         ),
         (
             "array of absurd length",
             Spec(|g| {
-                g.set(
-                    "tokenizer.ggml.scores",
-                    Val::Array {
-                        elem: 6,
-                        len: Some(1 << 40),
-                        items: vec![],
-                    },
-                );
+                g.set("tokenizer.ggml.scores", Val::Array { elem: 6, len: Some(1 << 40), items: vec![] });
             }),
-            |e| {
-                matches!(
-                    e,
-                    E::ArrayTooLong {
-                        len: 1_099_511_627_776,
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, E::ArrayTooLong { len: 1_099_511_627_776, .. }),
         ),
         (
             "array longer than the file",
             Spec(|g| {
-                g.set(
-                    "tokenizer.ggml.scores",
-                    Val::Array {
-                        elem: 6,
-                        len: Some(1 << 20),
-                        items: vec![],
-                    },
-                );
+                g.set("tokenizer.ggml.scores", Val::Array { elem: 6, len: Some(1 << 20), items: vec![] });
             }),
             |e| matches!(e, E::Truncated { .. }),
         ),
         (
             "nested arrays too deep",
             Spec(|g| {
-                let deep = arr(
-                    9,
-                    vec![arr(9, vec![arr(9, vec![arr(0, vec![Val::U8(1)])])])],
-                );
+                let deep = arr(9, vec![arr(9, vec![arr(9, vec![arr(0, vec![Val::U8(1)])])])]);
                 g.set("test.deep", deep);
             }),
             |e| matches!(e, E::ArrayTooDeep { max_depth: 3, .. }),
@@ -734,126 +566,58 @@ fn mutations() -> Vec<Mutation> {
             }),
             |e| matches!(e, E::InvalidAlignment { alignment: 0, .. }),
         ),
-        (
-            "tensor with 0 dims",
-            Spec(|g| g.tensors[1].dims.clear()),
-            |e| matches!(e, E::InvalidDimensionCount { n_dims: 0, .. }),
-        ),
-        (
-            "tensor with 5 dims",
-            Spec(|g| g.tensors[1].dims = vec![64, 1, 1, 1, 1]),
-            |e| matches!(e, E::InvalidDimensionCount { n_dims: 5, .. }),
-        ),
-        (
-            "tensor with a zero-size dim",
-            Spec(|g| g.tensors[0].dims = vec![64, 0]),
-            |e| {
-                matches!(
-                    e,
-                    E::InvalidDimension {
-                        dim: 1,
-                        value: 0,
-                        ..
-                    }
-                )
-            },
-        ),
-        (
-            "tensor with a negative dim",
-            Spec(|g| g.tensors[0].dims = vec![64, u64::MAX]),
-            |e| matches!(e, E::InvalidDimension { dim: 1, .. }),
-        ),
-        (
-            "unknown ggml type",
-            Spec(|g| g.tensors[1].ggml_type = 99),
-            |e| matches!(e, E::UnknownTensorType { ggml_type: 99, .. }),
-        ),
-        (
-            "removed ggml type (Q4_2)",
-            Spec(|g| g.tensors[1].ggml_type = 4),
-            |e| matches!(e, E::UnknownTensorType { ggml_type: 4, .. }),
-        ),
-        (
-            "row not a multiple of the block size",
-            Spec(|g| g.tensors[0].dims = vec![48, 4]),
-            |e| {
-                matches!(
-                    e,
-                    E::BlockSizeMismatch {
-                        row_len: 48,
-                        block_size: 32,
-                        ..
-                    }
-                )
-            },
-        ),
-        (
-            "tensor too large",
-            Spec(|g| g.tensors[1].dims = vec![1 << 40, 1 << 40]),
-            |e| matches!(e, E::TensorTooLarge { .. }),
-        ),
-        (
-            "tensor name too long",
-            Spec(|g| g.tensors[1].name = vec![b'x'; 100]),
-            |e| matches!(e, E::InvalidTensorName { index: 1, .. }),
-        ),
-        (
-            "tensor name not UTF-8",
-            Spec(|g| g.tensors[1].name = b"blk.\xc0.x".to_vec()),
-            |e| matches!(e, E::InvalidTensorName { index: 1, .. }),
-        ),
+        ("tensor with 0 dims", Spec(|g| g.tensors[1].dims.clear()), |e| {
+            matches!(e, E::InvalidDimensionCount { n_dims: 0, .. })
+        }),
+        ("tensor with 5 dims", Spec(|g| g.tensors[1].dims = vec![64, 1, 1, 1, 1]), |e| {
+            matches!(e, E::InvalidDimensionCount { n_dims: 5, .. })
+        }),
+        ("tensor with a zero-size dim", Spec(|g| g.tensors[0].dims = vec![64, 0]), |e| {
+            matches!(e, E::InvalidDimension { dim: 1, value: 0, .. })
+        }),
+        ("tensor with a negative dim", Spec(|g| g.tensors[0].dims = vec![64, u64::MAX]), |e| {
+            matches!(e, E::InvalidDimension { dim: 1, .. })
+        }),
+        ("unknown ggml type", Spec(|g| g.tensors[1].ggml_type = 99), |e| {
+            matches!(e, E::UnknownTensorType { ggml_type: 99, .. })
+        }),
+        ("removed ggml type (Q4_2)", Spec(|g| g.tensors[1].ggml_type = 4), |e| {
+            matches!(e, E::UnknownTensorType { ggml_type: 4, .. })
+        }),
+        ("row not a multiple of the block size", Spec(|g| g.tensors[0].dims = vec![48, 4]), |e| {
+            matches!(e, E::BlockSizeMismatch { row_len: 48, block_size: 32, .. })
+        }),
+        ("tensor too large", Spec(|g| g.tensors[1].dims = vec![1 << 40, 1 << 40]), |e| {
+            matches!(e, E::TensorTooLarge { .. })
+        }),
+        ("tensor name too long", Spec(|g| g.tensors[1].name = vec![b'x'; 100]), |e| {
+            matches!(e, E::InvalidTensorName { index: 1, .. })
+        }),
+        ("tensor name not UTF-8", Spec(|g| g.tensors[1].name = b"blk.\xc0.x".to_vec()), |e| {
+            matches!(e, E::InvalidTensorName { index: 1, .. })
+        }),
         (
             "duplicate tensor names",
             Spec(|g| g.tensors[2].name = g.tensors[1].name.clone()),
             |e| matches!(e, E::DuplicateTensorName { name, .. } if name == "blk.0.attn_norm.weight"),
         ),
-        (
-            "tensor offset misaligned",
-            Spec(|g| g.tensors[1].offset = Some(289)),
-            |e| {
-                matches!(
-                    e,
-                    E::MisalignedTensor {
-                        data_offset: 289,
-                        alignment: 32,
-                        ..
-                    }
-                )
-            },
-        ),
+        ("tensor offset misaligned", Spec(|g| g.tensors[1].offset = Some(289)), |e| {
+            matches!(e, E::MisalignedTensor { data_offset: 289, alignment: 32, .. })
+        }),
         (
             "tensor beyond end of file",
             Spec(|g| g.tensors[2].offset = Some(1 << 20)),
             |e| matches!(e, E::TensorOutOfBounds { tensor, .. } if tensor == "output_norm.weight"),
         ),
-        (
-            "tensor offset overflowing",
-            Spec(|g| g.tensors[2].offset = Some(u64::MAX - 31)),
-            |e| matches!(e, E::TensorOutOfBounds { end: u64::MAX, .. }),
-        ),
-        (
-            "tensors overlapping",
-            Spec(|g| g.tensors[2].offset = Some(288)),
-            |e| {
-                matches!(
-                    e,
-                    E::UnexpectedTensorOffset {
-                        data_offset: 288,
-                        expected: 544,
-                        ..
-                    }
-                )
-            },
-        ),
-        ("empty file", Bytes(|_| Vec::new()), |e| {
-            matches!(e, E::Empty { .. })
+        ("tensor offset overflowing", Spec(|g| g.tensors[2].offset = Some(u64::MAX - 31)), |e| {
+            matches!(e, E::TensorOutOfBounds { end: u64::MAX, .. })
         }),
-        ("two bytes of a GGUF", Bytes(|_| b"GG".to_vec()), |e| {
-            matches!(e, E::Truncated { .. })
+        ("tensors overlapping", Spec(|g| g.tensors[2].offset = Some(288)), |e| {
+            matches!(e, E::UnexpectedTensorOffset { data_offset: 288, expected: 544, .. })
         }),
-        ("header only", Cut(|_| 24), |e| {
-            matches!(e, E::Truncated { .. })
-        }),
+        ("empty file", Bytes(|_| Vec::new()), |e| matches!(e, E::Empty { .. })),
+        ("two bytes of a GGUF", Bytes(|_| b"GG".to_vec()), |e| matches!(e, E::Truncated { .. })),
+        ("header only", Cut(|_| 24), |e| matches!(e, E::Truncated { .. })),
         (
             "a directory",
             P(|dir| {
@@ -863,14 +627,11 @@ fn mutations() -> Vec<Mutation> {
             }),
             |e| matches!(e, E::NotAFile { .. }),
         ),
-        ("a missing path", P(|dir| dir.join("gone.gguf")), |e| {
-            matches!(e, E::NotFound { .. })
-        }),
+        ("a missing path", P(|dir| dir.join("gone.gguf")), |e| matches!(e, E::NotFound { .. })),
         (
             "a PNG file",
             Bytes(|_| {
-                let mut png =
-                    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
+                let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0".to_vec();
                 png.resize(67, 0);
                 png
             }),
@@ -905,17 +666,9 @@ fn each_mutation_gives_its_error() {
             }
             Make::Cut(at) => {
                 let built = valid().build();
-                write(
-                    dir.path(),
-                    &format!("case{i}.gguf"),
-                    &built.bytes[..at(&built)],
-                )
+                write(dir.path(), &format!("case{i}.gguf"), &built.bytes[..at(&built)])
             }
-            Make::Bytes(change) => write(
-                dir.path(),
-                &format!("case{i}.gguf"),
-                &change(valid().build()),
-            ),
+            Make::Bytes(change) => write(dir.path(), &format!("case{i}.gguf"), &change(valid().build())),
             Make::Path(make) => make(dir.path()),
         };
         match catch_unwind(|| inspect(&path)) {
@@ -926,21 +679,14 @@ fn each_mutation_gives_its_error() {
                 let file = path.file_name().unwrap().to_str().unwrap();
                 if !expected(&e) {
                     failures.push(format!("{name}: wrong error {e:?}"));
-                } else if !message.contains(file)
-                    || !message.starts_with(|c: char| c.is_lowercase())
-                {
+                } else if !message.contains(file) || !message.starts_with(|c: char| c.is_lowercase()) {
                     failures.push(format!("{name}: poor message: {message}"));
                 }
                 println!("{name:40} -> {message}");
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} mutation(s) failed:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} mutation(s) failed:\n{}", failures.len(), failures.join("\n"));
 }
 
 /// Writes each damaged file under a new name: rewriting one file over and
@@ -952,10 +698,7 @@ struct Files {
 
 impl Files {
     fn new() -> Self {
-        Files {
-            dir: tempfile::tempdir().unwrap(),
-            count: 0,
-        }
+        Files { dir: tempfile::tempdir().unwrap(), count: 0 }
     }
 
     /// `inspect` on these bytes must return (Ok or Err), never panic.
@@ -975,11 +718,7 @@ fn every_truncation_is_refused() {
     let bytes = valid().build().bytes;
     for len in 0..bytes.len() {
         let result = files.inspect(&bytes[..len], &format!("a cut at {len}"));
-        assert!(
-            result.is_err(),
-            "a file cut at {len} of {} bytes was accepted",
-            bytes.len()
-        );
+        assert!(result.is_err(), "a file cut at {len} of {} bytes was accepted", bytes.len());
     }
 }
 

@@ -5,8 +5,8 @@ use std::cell::Cell;
 use std::sync::OnceLock;
 
 use gemma_desk_engine::{
-    init_backend, ChatMessage, CACHE_CHUNK, EngineError, LoadOptions, LoadedModel, RenderOptions, ReplyEvent, ReplyFigures,
-    SamplingParams, Session, StopReason, Utf8Stream,
+    CACHE_CHUNK, ChatMessage, EngineError, LoadOptions, LoadedModel, RenderOptions, ReplyEvent, ReplyFigures,
+    SamplingParams, Session, StopReason, Utf8Stream, init_backend,
 };
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate};
@@ -52,10 +52,7 @@ const SYSTEM: &str = "You are a helpful assistant running on the user's own comp
     the user asks for more detail.";
 
 fn conversation() -> Vec<ChatMessage> {
-    vec![
-        ChatMessage::system(SYSTEM),
-        ChatMessage::user("Write a short poem about the sea."),
-    ]
+    vec![ChatMessage::system(SYSTEM), ChatMessage::user("Write a short poem about the sea.")]
 }
 
 /// Replies of a five-turn conversation from one session that keeps its cache (settling each
@@ -65,7 +62,13 @@ fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Ve
     let mut warm = Session::new(backend(), &model, &options).unwrap();
     let mut messages = vec![ChatMessage::system(SYSTEM)];
     let (mut warm_replies, mut cold_replies, mut reused) = (vec![], vec![], vec![]);
-    let questions = ["Write a short poem about the sea.", "Now one about mountains.", "Why?", "Tell me about 🐧 and ❄️.", "Thanks, bye."];
+    let questions = [
+        "Write a short poem about the sea.",
+        "Now one about mountains.",
+        "Why?",
+        "Tell me about 🐧 and ❄️.",
+        "Thanks, bye.",
+    ];
     for (turn, question) in questions.into_iter().enumerate() {
         messages.push(ChatMessage::user(question));
         let sampling = greedy(12 + 7 * turn as u32);
@@ -103,7 +106,20 @@ fn a_long_conversation_gives_the_same_replies_from_a_reused_or_a_rebuilt_cache()
     let (model, options) = load(8192);
     let mut warm = Session::new(backend(), &model, &options).unwrap();
     let mut messages = vec![ChatMessage::system(SYSTEM)];
-    let topics = ["rivers", "bridges", "clocks", "gardens", "lighthouses", "trains", "maps", "bells", "kites", "ships", "caves", "mills"];
+    let topics = [
+        "rivers",
+        "bridges",
+        "clocks",
+        "gardens",
+        "lighthouses",
+        "trains",
+        "maps",
+        "bells",
+        "kites",
+        "ships",
+        "caves",
+        "mills",
+    ];
     for (turn, topic) in topics.into_iter().enumerate() {
         messages.push(ChatMessage::user(format!(
             "Tell me about {topic}. {}",
@@ -199,14 +215,19 @@ fn token_pieces_of_multilingual_and_emoji_text_stream_as_complete_utf8() {
 
 fn model_vocab_pieces(model: &LoadedModel, text: &str) -> Vec<Vec<u8>> {
     let vocab = model.llama().vocab();
-    vocab.tokenize(text.as_bytes(), false, false).into_iter().map(|token| vocab.token_to_piece(token, false, None)).collect()
+    vocab
+        .tokenize(text.as_bytes(), false, false)
+        .into_iter()
+        .map(|token| vocab.token_to_piece(token, false, None))
+        .collect()
 }
 
 #[test]
 fn replies_to_multilingual_prompts_stream_valid_text() {
     let (model, options) = load(1024);
     let mut session = Session::new(backend(), &model, &options).unwrap();
-    for prompt in ["日本の首都はどこですか？", "ما هي عاصمة مصر؟ 🌍", "🙂🙃😀 emoji only 🎉🎉"] {
+    for prompt in ["日本の首都はどこですか？", "ما هي عاصمة مصر؟ 🌍", "🙂🙃😀 emoji only 🎉🎉"]
+    {
         let messages = [ChatMessage::user(prompt)];
         let mut pieces = Vec::new();
         session
@@ -239,7 +260,7 @@ fn a_conversation_that_outgrows_the_context_drops_its_oldest_turns_and_keeps_the
             }
         })
         .unwrap();
-    assert!(figures.dropped_messages > 0 && figures.dropped_messages % 2 == 0, "whole turns are dropped");
+    assert!(figures.dropped_messages > 0 && figures.dropped_messages.is_multiple_of(2), "whole turns are dropped");
     assert!(figures.prompt_tokens <= 256);
     assert_eq!(notices.len(), 1, "the user is told once: {notices:?}");
     assert!(notices[0].contains("system prompt is kept"));
@@ -253,7 +274,11 @@ fn a_reply_longer_than_the_context_stops_with_context_full() {
     let (_, figures) = reply(&mut session, &messages, &SamplingParams { greedy: true, ..Default::default() });
     assert_eq!(figures.stop_reason, StopReason::ContextFull, "{figures:?}");
     let n_ctx = session.info().n_ctx;
-    assert_eq!(figures.prompt_tokens + figures.generated_tokens, n_ctx + 1, "the context is filled, then the reply stops");
+    assert_eq!(
+        figures.prompt_tokens + figures.generated_tokens,
+        n_ctx + 1,
+        "the context is filled, then the reply stops"
+    );
 }
 
 #[test]
@@ -270,9 +295,7 @@ fn a_message_too_long_for_the_context_is_refused_clearly() {
     let (model, options) = load(128);
     let mut session = Session::new(backend(), &model, &options).unwrap();
     let messages = [ChatMessage::user("word ".repeat(400))];
-    let error = session
-        .generate(&messages, &RenderOptions::default(), &greedy(4), &|| false, &mut |_| {})
-        .unwrap_err();
+    let error = session.generate(&messages, &RenderOptions::default(), &greedy(4), &|| false, &mut |_| {}).unwrap_err();
     let n_ctx = session.info().n_ctx;
     assert!(matches!(error, EngineError::PromptTooLong { n_ctx: got, .. } if got == n_ctx), "{error}");
     assert!(error.to_string().contains("raise the context size"));
@@ -290,11 +313,18 @@ fn the_builtin_gemma_format_matches_llama_cpps_own_gemma_template() {
         ],
     ];
     for messages in conversations {
-        let ours = model.template().render(&messages, &RenderOptions { add_generation_prompt: true, ..Default::default() }).unwrap();
+        let ours = model
+            .template()
+            .render(&messages, &RenderOptions { add_generation_prompt: true, ..Default::default() })
+            .unwrap();
         let chat: Vec<LlamaChatMessage> =
             messages.iter().map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()).unwrap()).collect();
         let template = LlamaChatTemplate::new("gemma").unwrap();
         let llama = model.llama().apply_chat_template(&template, &chat, true).unwrap();
-        assert_eq!(ours.strip_prefix("<bos>"), Some(llama.as_str()), "the only difference is the BOS we write ourselves");
+        assert_eq!(
+            ours.strip_prefix("<bos>"),
+            Some(llama.as_str()),
+            "the only difference is the BOS we write ourselves"
+        );
     }
 }

@@ -49,8 +49,7 @@ fn templates_dir() -> PathBuf {
 }
 
 fn read(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
+    std::fs::read_to_string(path).unwrap_or_else(|err| panic!("cannot read {}: {err}", path.display()))
 }
 
 fn cases() -> Vec<Case> {
@@ -63,10 +62,7 @@ fn cases() -> Vec<Case> {
 
 fn golden(case: &Case) -> Golden {
     let dir = templates_dir().join("golden");
-    let (text, refusal) = (
-        dir.join(format!("{}.txt", case.name)),
-        dir.join(format!("{}.error", case.name)),
-    );
+    let (text, refusal) = (dir.join(format!("{}.txt", case.name)), dir.join(format!("{}.error", case.name)));
     match (case.expect_error, text.is_file(), refusal.is_file()) {
         (false, true, false) => Golden::Text(read(&text)),
         (true, false, true) => Golden::Refusal(read(&refusal)),
@@ -85,15 +81,9 @@ fn compile(template_file: &str) -> ChatTemplate {
 
 /// Where two renderings part, with a few characters around it escaped so whitespace shows.
 fn first_difference(expected: &str, actual: &str) -> String {
-    let offset = expected
-        .bytes()
-        .zip(actual.bytes())
-        .position(|(a, b)| a != b)
-        .unwrap_or(expected.len().min(actual.len()));
-    let line = expected[..floor_char_boundary(expected, offset)]
-        .matches('\n')
-        .count()
-        + 1;
+    let offset =
+        expected.bytes().zip(actual.bytes()).position(|(a, b)| a != b).unwrap_or(expected.len().min(actual.len()));
+    let line = expected[..floor_char_boundary(expected, offset)].matches('\n').count() + 1;
     let snippet = |text: &str| {
         let start = floor_char_boundary(text, offset.saturating_sub(40));
         let end = floor_char_boundary(text, (offset + 40).min(text.len()));
@@ -120,34 +110,23 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
 }
 
 /// Renders every case with `render` and compares with its golden; returns one line per failure.
-fn mismatches(
-    cases: &[Case],
-    mut render: impl FnMut(&Case) -> Result<String, TemplateError>,
-) -> Vec<String> {
+fn mismatches(cases: &[Case], mut render: impl FnMut(&Case) -> Result<String, TemplateError>) -> Vec<String> {
     let mut failures = Vec::new();
     for case in cases {
         match (golden(case), render(case)) {
             (Golden::Text(expected), Ok(actual)) if expected == actual => {}
             (Golden::Text(expected), Ok(actual)) => {
-                failures.push(format!(
-                    "{}: {}",
-                    case.name,
-                    first_difference(&expected, &actual)
-                ));
+                failures.push(format!("{}: {}", case.name, first_difference(&expected, &actual)));
             }
-            (Golden::Text(_), Err(err)) => {
-                failures.push(format!("{}: jinja2 renders it, we fail: {err}", case.name))
-            }
-            (Golden::Refusal(expected), Err(TemplateError::Refused(message)))
-                if message == expected => {}
+            (Golden::Text(_), Err(err)) => failures.push(format!("{}: jinja2 renders it, we fail: {err}", case.name)),
+            (Golden::Refusal(expected), Err(TemplateError::Refused(message))) if message == expected => {}
             (Golden::Refusal(expected), Err(err)) => failures.push(format!(
                 "{}: jinja2 refuses with {expected:?}, we fail with a different error: {err}",
                 case.name
             )),
-            (Golden::Refusal(expected), Ok(_)) => failures.push(format!(
-                "{}: jinja2 refuses with {expected:?}, we render it",
-                case.name
-            )),
+            (Golden::Refusal(expected), Ok(_)) => {
+                failures.push(format!("{}: jinja2 refuses with {expected:?}, we render it", case.name))
+            }
         }
     }
     failures
@@ -161,10 +140,7 @@ fn every_case_renders_byte_identical_to_python_jinja2() {
         if !compiled.iter().any(|(file, _)| *file == case.template) {
             compiled.push((case.template.clone(), compile(&case.template)));
         }
-        let (_, template) = compiled
-            .iter()
-            .find(|(file, _)| *file == case.template)
-            .expect("compiled above");
+        let (_, template) = compiled.iter().find(|(file, _)| *file == case.template).expect("compiled above");
         template.render(&case.messages, &case.options())
     });
     assert!(
@@ -179,19 +155,10 @@ fn every_case_renders_byte_identical_to_python_jinja2() {
 
 #[test]
 fn the_builtin_gemma_format_renders_every_gemma_3_case_as_the_gemma_3_template_does() {
-    let cases: Vec<Case> = cases()
-        .into_iter()
-        .filter(|case| case.template == GEMMA_3_TEMPLATE)
-        .collect();
-    assert!(
-        cases.len() >= 5,
-        "too few Gemma 3 cases to trust the built-in format: {}",
-        cases.len()
-    );
+    let cases: Vec<Case> = cases().into_iter().filter(|case| case.template == GEMMA_3_TEMPLATE).collect();
+    assert!(cases.len() >= 5, "too few Gemma 3 cases to trust the built-in format: {}", cases.len());
     let builtin = ChatTemplate::builtin_gemma();
-    let failures = mismatches(&cases, |case| {
-        builtin.render(&case.messages, &case.options())
-    });
+    let failures = mismatches(&cases, |case| builtin.render(&case.messages, &case.options()));
     assert!(
         failures.is_empty(),
         "the built-in Gemma format must match the Gemma 3 template it replaces:\n{}",
@@ -206,17 +173,8 @@ fn the_cases_cover_refusals_and_every_published_template() {
         cases.iter().any(|case| case.expect_error),
         "at least one case must check that a malformed conversation is refused"
     );
-    for file in [
-        GEMMA_3_TEMPLATE,
-        "gemma-4-31B-it.jinja",
-        "gemma-4-31B-it-interleaved.jinja",
-    ] {
-        assert!(
-            cases
-                .iter()
-                .any(|case| case.template == file && !case.expect_error),
-            "no case renders {file}"
-        );
+    for file in [GEMMA_3_TEMPLATE, "gemma-4-31B-it.jinja", "gemma-4-31B-it-interleaved.jinja"] {
+        assert!(cases.iter().any(|case| case.template == file && !case.expect_error), "no case renders {file}");
     }
 }
 
@@ -224,17 +182,10 @@ fn the_cases_cover_refusals_and_every_published_template() {
 fn every_golden_file_belongs_to_a_case() {
     let names: Vec<String> = cases().into_iter().map(|case| case.name).collect();
     let dir = templates_dir().join("golden");
-    let entries = std::fs::read_dir(&dir)
-        .unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()));
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|err| panic!("cannot list {}: {err}", dir.display()));
     for entry in entries {
-        let file = entry
-            .expect("golden directory entry")
-            .file_name()
-            .to_string_lossy()
-            .into_owned();
-        let stem = file
-            .strip_suffix(".txt")
-            .or_else(|| file.strip_suffix(".error"));
+        let file = entry.expect("golden directory entry").file_name().to_string_lossy().into_owned();
+        let stem = file.strip_suffix(".txt").or_else(|| file.strip_suffix(".error"));
         assert!(
             stem.is_some_and(|stem| names.iter().any(|name| name == stem)),
             "golden/{file} belongs to no case; stale goldens hide missing coverage \
