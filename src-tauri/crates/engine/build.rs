@@ -21,7 +21,9 @@ fn main() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if is_shared_library(&name) {
-            for dir in [profile_dir.to_path_buf(), profile_dir.join("deps")] {
+            // `examples` too: llama-cpp-sys-2 links there as well, and its next build (a new
+            // feature set) panics on a dangling link it left ("File exists").
+            for dir in [profile_dir.to_path_buf(), profile_dir.join("deps"), profile_dir.join("examples")] {
                 copy_dereferenced(&entry.path(), &dir.join(&*name));
             }
         }
@@ -39,6 +41,9 @@ fn is_shared_library(name: &str) -> bool {
 
 fn copy_dereferenced(source: &Path, destination: &Path) {
     let Ok(real) = fs::canonicalize(source) else { return };
+    if destination.parent().is_some_and(|dir| !dir.is_dir()) {
+        return;
+    }
     let same = fs::metadata(destination)
         .ok()
         .zip(fs::metadata(&real).ok())

@@ -1,14 +1,14 @@
 //! `chat`: one reply to a prompt, or an interactive chat that keeps the conversation (and the
-//! engine's KV cache) across turns.
-
-use std::io::Write;
+//! engine's KV cache) across turns; with `--db` or `--continue`, the conversation is stored.
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gemma_desk_engine::{ChatMessage, RenderOptions, Reply, SamplingParams, StopReason, WorkerClient};
+use gemma_desk_engine::{Reply, StopReason};
+use gemma_desk_store::ConversationId;
 use rustyline::error::ReadlineError;
 
-use crate::options::{ModelArgs, SamplingArgs};
+use crate::options::{ModelArgs, SamplingArgs, StoreArgs};
+use crate::transcript::Transcript;
 
 /// Arguments of `chat`.
 #[derive(Args, Debug)]
@@ -20,6 +20,12 @@ pub struct ChatArgs {
     /// A system prompt for the conversation.
     #[arg(long)]
     system: Option<String>,
+    /// Store the conversation in this database (see `history`).
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Continue a stored conversation (its current branch); the engine re-reads its history.
+    #[arg(long = "continue", value_name = "ID")]
+    continue_id: Option<ConversationId>,
     /// Answer this prompt and exit (the reply on stdout, figures on stderr).
     prompt: Option<String>,
 }
@@ -29,20 +35,33 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     if args.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
         bail!("the prompt is empty; type something to ask");
     }
-    let mut conversation: Vec<ChatMessage> = args.system.iter().map(ChatMessage::system).collect();
-    let (mut engine, info) = args.model.start_engine()?;
+    let load = args.model.load_options()?;
+    let mut transcript = if args.store.db.is_some() || args.continue_id.is_some() {
+        let (runtime, store) = args.store.open()?;
+        let model = model_name(&load.model);
+        match args.continue_id {
+            Some(id) => Transcript::resume(runtime, store, id, args.system.clone(), model)?,
+            None => Transcript::create(runtime, store, args.system.clone(), model, &sampling)?,
+        }
+    } else {
+        Transcript::in_memory(args.system.clone())
+    };
 
     if let Some(prompt) = args.prompt {
-        conversation.push(ChatMessage::user(prompt));
-        let reply = reply(&mut engine, &conversation, &sampling)?;
+        // Committed before the engine starts: a crash from here on keeps the question.
+        transcript.add_user(&prompt)?;
+        let (mut engine, _) = args.model.start_engine()?;
+        let reply = transcript.reply(&mut engine, &sampling)?;
         println!();
         report(&reply);
+        announce(&transcript);
         if reply.stop_reason == StopReason::Interrupted {
             bail!("the reply was interrupted");
         }
         return Ok(());
     }
 
+    let (mut engine, info) = args.model.start_engine()?;
     eprintln!(
         "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /clear starts over; Ctrl-D quits.",
         info.name.as_deref().unwrap_or(&info.architecture),
@@ -50,51 +69,56 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         info.n_ctx,
         info.threads
     );
+    if transcript.len() > 0 {
+        eprintln!("(continuing with {} messages)", transcript.len());
+    }
+    announce(&transcript);
     let cancel = engine.cancel_handle();
     ctrlc::set_handler(move || cancel.cancel()).context("cannot install the Ctrl-C handler")?;
     let mut editor = rustyline::DefaultEditor::new()?;
-    let system_messages = conversation.len();
     loop {
         let line = match editor.readline("> ") {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => return Ok(()),
+            Err(ReadlineError::Eof) => break,
             Err(error) => return Err(error.into()),
         };
         let text = line.trim();
         match text {
             "" => continue,
-            "/exit" | "/quit" => return Ok(()),
+            "/exit" | "/quit" => break,
             "/clear" => {
-                conversation.truncate(system_messages);
+                transcript.clear()?;
                 eprintln!("(new conversation)");
+                announce(&transcript);
                 continue;
             }
             _ => {}
         }
         let _ = editor.add_history_entry(text);
-        conversation.push(ChatMessage::user(text));
-        match reply(&mut engine, &conversation, &sampling) {
+        transcript.add_user(text)?;
+        match transcript.reply(&mut engine, &sampling) {
             Ok(reply) => {
                 println!();
                 report(&reply);
-                conversation.push(ChatMessage::assistant(reply.text));
             }
-            Err(error) => {
-                conversation.pop();
-                eprintln!("error: {error:#}");
-            }
+            Err(error) => eprintln!("error: {error:#}"),
         }
     }
+    announce(&transcript);
+    Ok(())
 }
 
-fn reply(engine: &mut WorkerClient, conversation: &[ChatMessage], sampling: &SamplingParams) -> anyhow::Result<Reply> {
-    let mut stdout = std::io::stdout();
-    let reply = engine.generate(conversation, &RenderOptions::default(), sampling, |text| {
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
-    })?;
-    Ok(reply)
+/// The model as the store names it: its file name.
+fn model_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+}
+
+/// Tells where a stored conversation is.
+fn announce(transcript: &Transcript) {
+    if let Some(id) = transcript.conversation_id() {
+        eprintln!("(conversation {id}; resume it with --continue {id})");
+    }
 }
 
 /// The figures of a reply, on stderr so that stdout holds only the reply.

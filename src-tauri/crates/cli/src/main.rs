@@ -2,8 +2,10 @@
 
 mod bench;
 mod chat;
+mod history;
 mod options;
 mod prompt;
+mod transcript;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,8 @@ struct Cli {
 enum Command {
     /// Chat with a model: one reply to PROMPT, or an interactive chat without it.
     Chat(chat::ChatArgs),
+    /// Stored conversations: list, show, search, export, import.
+    History(history::HistoryArgs),
     /// Print the exact prompt text the engine would tokenize for a JSON list of messages.
     Prompt(prompt::PromptArgs),
     /// Measure prefill, decode and time to first token through the engine worker, against a
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Chat(args) => chat::run(args),
+        Command::History(args) => history::run(args),
         Command::Prompt(args) => prompt::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Worker => return ExitCode::from(gemma_desk_engine::run_worker() as u8),

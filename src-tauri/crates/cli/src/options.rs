@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::Args;
 use gemma_desk_engine::{LoadOptions, ModelInfo, SamplingParams, WorkerClient, WorkerCommand, inspect};
+use gemma_desk_store::Store;
 
 /// The model and how to run it.
 #[derive(Args, Debug, Clone)]
@@ -99,5 +100,35 @@ impl SamplingArgs {
             bail!("{error}");
         }
         Ok(params)
+    }
+}
+
+/// Where conversations are stored.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StoreArgs {
+    /// The conversation database file [default: the app's, in the platform data directory].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    /// Opens the store (and the runtime its calls run on).
+    pub fn open(&self) -> anyhow::Result<(tokio::runtime::Runtime, Store)> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let store = match &self.db {
+            Some(path) => runtime.block_on(Store::open_database(path))?,
+            None => {
+                let dir = Store::default_data_dir()
+                    .context("no data directory for this user; pass --db PATH or set GEMMA_DESK_DATA_DIR")?;
+                runtime.block_on(Store::open(&dir))?
+            }
+        };
+        if store.recovered_replies() > 0 {
+            eprintln!(
+                "note: {} replies were cut short by a crash; they are kept, marked interrupted",
+                store.recovered_replies()
+            );
+        }
+        Ok((runtime, store))
     }
 }

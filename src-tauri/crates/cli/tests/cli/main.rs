@@ -3,6 +3,8 @@
 mod bad_input;
 mod bench;
 mod chat;
+mod crash;
+mod history;
 mod projector;
 mod prompt;
 mod worker;

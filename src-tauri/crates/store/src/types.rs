@@ -1,0 +1,203 @@
+//! The store's records, as callers see them.
+
+use serde::{Deserialize, Serialize};
+
+/// A conversation's id (SQLite rowid).
+pub type ConversationId = i64;
+/// A message's id (SQLite rowid).
+pub type MessageId = i64;
+/// Marks the start of a matched word in a [`SearchHit`] snippet.
+pub const SNIPPET_START: char = '\u{2}';
+/// Marks the end of a matched word in a [`SearchHit`] snippet.
+pub const SNIPPET_END: char = '\u{3}';
+
+/// Unix time in milliseconds. The store never reads the clock: callers pass the time in.
+pub type Millis = i64;
+
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The system prompt.
+    System,
+    /// The person.
+    User,
+    /// The model.
+    Assistant,
+    /// A tool's answer.
+    Tool,
+}
+
+/// Where a message is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// A reply being generated; its text grows.
+    Streaming,
+    /// Complete.
+    Done,
+    /// Stopped by the user.
+    Stopped,
+    /// Cut short by a crash of the engine or the app; the text is what was saved.
+    Interrupted,
+    /// Failed; see the message's `error`.
+    Error,
+}
+
+/// A conversation's settings: what it was run with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConversationSettings {
+    /// The system prompt, if any.
+    pub system_prompt: Option<String>,
+    /// Sampling overrides, as the engine's `SamplingParams` JSON.
+    pub sampling: serde_json::Value,
+}
+
+/// A conversation (without its messages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    /// Its id.
+    pub id: ConversationId,
+    /// Its title (by default the start of the first user message).
+    pub title: String,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it last changed.
+    pub updated_at: Millis,
+    /// Pinned conversations are listed first.
+    pub pinned: bool,
+    /// The model last used.
+    pub model: Option<String>,
+    /// System prompt and sampling.
+    pub settings: ConversationSettings,
+    /// The leaf of the branch shown.
+    pub current_leaf_id: Option<MessageId>,
+    /// Set while the conversation is deleted (undoable until purged).
+    pub deleted_at: Option<Millis>,
+}
+
+/// The figures of a generated reply.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReplyStats {
+    /// Time to first token.
+    pub ttft_ms: Option<f64>,
+    /// Prompt tokens decoded per second.
+    pub prefill_tps: Option<f64>,
+    /// Generated tokens per second.
+    pub decode_tps: Option<f64>,
+    /// Tokens in the prompt.
+    pub prompt_tokens: Option<i64>,
+    /// Tokens generated.
+    pub generated_tokens: Option<i64>,
+    /// Prompt tokens reused from the KV cache.
+    pub reused_tokens: Option<i64>,
+}
+
+/// One message in a conversation's tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Its id.
+    pub id: MessageId,
+    /// Its conversation.
+    pub conversation_id: ConversationId,
+    /// The message it follows (None for the first).
+    pub parent_id: Option<MessageId>,
+    /// Who wrote it.
+    pub role: Role,
+    /// Its text.
+    pub content: String,
+    /// Where it is in its life.
+    pub status: MessageStatus,
+    /// Why it failed, when `status` is `Error`.
+    pub error: Option<String>,
+    /// The model that wrote it (assistant messages).
+    pub model: Option<String>,
+    /// Generation figures (assistant messages).
+    pub stats: ReplyStats,
+    /// When it was created.
+    pub created_at: Millis,
+    /// When it last changed.
+    pub updated_at: Millis,
+}
+
+/// Which messages an export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportScope {
+    /// The branch shown, root to leaf.
+    CurrentBranch,
+    /// Every message of every branch.
+    WholeTree,
+}
+
+/// A message of the current branch, with its place among its siblings ("2 / 3").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BranchMessage {
+    /// The message.
+    pub message: Message,
+    /// Its 1-based position among the messages sharing its parent, oldest first.
+    pub sibling_index: usize,
+    /// How many messages share its parent (1 when there is no branch).
+    pub sibling_count: usize,
+    /// Its attachments.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message (an image or an audio clip), stored once by content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Its id.
+    pub id: i64,
+    /// The message it belongs to.
+    pub message_id: MessageId,
+    /// The file's sha256 (hex), which is also its file name.
+    pub sha256: String,
+    /// e.g. `image/png`, `audio/wav`.
+    pub media_type: String,
+    /// Bytes.
+    pub size: i64,
+    /// Pixels (images).
+    pub width: Option<i64>,
+    /// Pixels (images).
+    pub height: Option<i64>,
+    /// Milliseconds (audio).
+    pub duration_ms: Option<i64>,
+    /// The name it was given (e.g. the dropped file's).
+    pub name: Option<String>,
+    /// When it was added.
+    pub created_at: Millis,
+}
+
+/// What a new attachment is, besides its bytes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NewAttachment {
+    /// e.g. `image/png`.
+    pub media_type: String,
+    /// Pixels (images).
+    pub width: Option<i64>,
+    /// Pixels (images).
+    pub height: Option<i64>,
+    /// Milliseconds (audio).
+    pub duration_ms: Option<i64>,
+    /// The name it was given.
+    pub name: Option<String>,
+}
+
+/// One full-text search result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    /// The conversation.
+    pub conversation_id: ConversationId,
+    /// Its title.
+    pub title: String,
+    /// The matching message.
+    pub message_id: MessageId,
+    /// Who wrote it.
+    pub role: Role,
+    /// The text around the match, each matched word between [`SNIPPET_START`] and
+    /// [`SNIPPET_END`] (control characters that never occur in text, so a UI can split on them
+    /// and escape the rest).
+    pub snippet: String,
+}

@@ -1,0 +1,97 @@
+//! Opening a store: the schema from an empty folder, SQLite's settings, and recovery of replies
+//! cut short by a crash.
+
+use gemma_desk_store::{MessageStatus, Role, Store, StoreError};
+use sqlx::Row;
+
+use crate::{new_conversation, open_store, raw_connection};
+
+#[tokio::test]
+async fn opening_an_empty_folder_creates_the_database_with_every_table() {
+    let (dir, store) = open_store().await;
+    assert_eq!(store.database_path(), dir.path().join("gemma-desk.sqlite3"));
+    assert!(store.database_path().is_file(), "the database file is created");
+    assert!(dir.path().join("attachments").is_dir(), "the attachments folder is created");
+    let mut raw = raw_connection(&store).await;
+    let tables: Vec<String> = sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .fetch_all(&mut raw)
+        .await
+        .unwrap();
+    for table in ["attachments", "conversations", "messages", "messages_fts"] {
+        assert!(tables.iter().any(|name| name == table), "migrations create {table}: {tables:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_database_runs_in_wal_mode_and_is_healthy() {
+    let (_dir, store) = open_store().await;
+    let mut raw = raw_connection(&store).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut raw).await.unwrap();
+    assert_eq!(mode, "wal", "WAL keeps readers and the streaming writer out of each other's way");
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn full_text_search_works_on_a_new_database() {
+    let (_dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    store.add_message(chat.id, None, Role::User, "fresh databases search too", 2).await.unwrap();
+    assert_eq!(store.search("fresh", 10).await.unwrap().len(), 1, "the FTS5 table and its triggers exist");
+}
+
+#[tokio::test]
+async fn foreign_keys_are_on_so_purging_a_conversation_removes_its_messages() {
+    let (_dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    let question = store.add_message(chat.id, None, Role::User, "q", 2).await.unwrap();
+    store.add_message(chat.id, Some(question.id), Role::Assistant, "a", 3).await.unwrap();
+    store.delete_conversation(chat.id, 4).await.unwrap();
+    assert_eq!(store.purge_deleted(5).await.unwrap(), 1);
+    let mut raw = raw_connection(&store).await;
+    let left: i64 = sqlx::query("SELECT count(*) FROM messages").fetch_one(&mut raw).await.unwrap().get(0);
+    assert_eq!(left, 0, "ON DELETE CASCADE only works with foreign keys on");
+}
+
+#[tokio::test]
+async fn a_reply_left_streaming_is_interrupted_with_its_text_on_the_next_open() {
+    let (dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    let question = store.add_message(chat.id, None, Role::User, "Tell me a story", 2).await.unwrap();
+    let reply = store.begin_reply(chat.id, question.id, Some("gemma"), 3).await.unwrap();
+    store.save_reply_text(reply.id, "Once upon a", 4).await.unwrap();
+    assert_eq!(store.recovered_replies(), 0, "a fresh database has nothing to recover");
+    drop(store);
+
+    let store = Store::open(dir.path()).await.unwrap();
+    assert_eq!(store.recovered_replies(), 1, "the reply still streaming is counted");
+    let recovered = store.message(reply.id).await.unwrap();
+    assert_eq!(recovered.status, MessageStatus::Interrupted);
+    assert_eq!(recovered.content, "Once upon a", "the text saved before the crash is kept");
+    assert_eq!(store.message(question.id).await.unwrap().content, "Tell me a story");
+    let branch = store.current_branch(chat.id).await.unwrap();
+    assert_eq!(branch.last().map(|m| m.message.id), Some(reply.id), "the interrupted reply is still shown");
+    store.close().await;
+
+    let store = Store::open(dir.path()).await.unwrap();
+    assert_eq!(store.recovered_replies(), 0, "an interrupted reply is recovered once");
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn a_data_folder_that_is_a_file_gives_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-folder");
+    std::fs::write(&file, b"x").unwrap();
+    let error = Store::open(&file).await.expect_err("a file cannot hold the database");
+    assert!(matches!(error, StoreError::Io { .. }), "an I/O error, not a database one: {error:?}");
+    assert!(error.to_string().contains("not-a-folder"), "the message names the path: {error}");
+}
+
+#[tokio::test]
+async fn two_stores_on_one_file_see_each_others_writes() {
+    let (dir, store) = open_store().await;
+    let other = Store::open(dir.path()).await.unwrap();
+    let chat = new_conversation(&store, 1).await;
+    other.add_message(chat.id, None, Role::User, "from the CLI", 2).await.unwrap();
+    assert_eq!(store.current_branch(chat.id).await.unwrap().len(), 1, "the app and the CLI may share the file");
+}
