@@ -75,7 +75,7 @@ impl Transcript {
         }
         let messages = branch
             .iter()
-            .map(|entry| ChatMessage::new(role_name(entry.message.role), entry.message.content.clone()))
+            .map(|entry| ChatMessage::new(entry.message.role.as_str(), entry.message.content.clone()))
             .collect();
         let leaf = branch.last().map(|entry| entry.message.id);
         let system = settings.system_prompt.clone();
@@ -202,13 +202,4 @@ fn stats_of(figures: Option<&ReplyFigures>) -> ReplyStats {
         generated_tokens: Some(f.generated_tokens.into()),
         reused_tokens: Some(f.reused_tokens.into()),
     })
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::System => "system",
-        Role::User => "user",
-        Role::Assistant => "assistant",
-        Role::Tool => "tool",
-    }
 }
