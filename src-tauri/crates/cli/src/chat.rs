@@ -76,6 +76,11 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     let cancel = engine.cancel_handle();
     ctrlc::set_handler(move || cancel.cancel()).context("cannot install the Ctrl-C handler")?;
     let mut editor = rustyline::DefaultEditor::new()?;
+    // Lines typed in earlier chats come back with Up, as in a shell.
+    let history_file = gemma_desk_store::Store::default_data_dir().map(|dir| dir.join("cli-history.txt"));
+    if let Some(file) = &history_file {
+        let _ = editor.load_history(file);
+    }
     loop {
         let line = match editor.readline("> ") {
             Ok(line) => line,
@@ -96,6 +101,11 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
             _ => {}
         }
         let _ = editor.add_history_entry(text);
+        if let Some(file) = &history_file
+            && file.parent().is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
+        {
+            let _ = editor.save_history(file);
+        }
         transcript.add_user(text)?;
         match transcript.reply(&mut engine, &sampling) {
             Ok(reply) => {

@@ -12,9 +12,15 @@ mod worker;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-/// The built `gemma-desk-cli`.
+/// The built `gemma-desk-cli`, with its data directory (default database, line history) in a
+/// folder of this test run, never the user's.
 pub fn cli() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gemma-desk-cli"))
+    static DATA_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let data_dir =
+        DATA_DIR.get_or_init(|| std::env::temp_dir().join(format!("gemma-desk-cli-tests-{}", std::process::id())));
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gemma-desk-cli"));
+    command.env("GEMMA_DESK_DATA_DIR", data_dir);
+    command
 }
 
 /// Runs the CLI with `args`, no stdin.
