@@ -48,8 +48,7 @@ pub struct BenchArgs {
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (mut engine, info) = args.model.start_engine()?;
-    let backend = gemma_desk_engine::init_backend()?;
-    let mut backend = backend;
+    let mut backend = gemma_desk_engine::init_backend()?;
     backend.void_logs();
     let model = LlamaModel::load_from_file(
         &backend,
@@ -102,8 +101,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 struct ConversationFigures {
     /// From the worker receiving the request to its first token.
     worker_ttft_ms: Vec<f64>,
-    /// From sending the request to receiving the first text, turns back to back: includes the
-    /// protocol and the worker settling the previous reply (which a person typing never waits for).
+    /// From sending the request to receiving the first text: adds the protocol. (The worker
+    /// settles the previous reply while it answers the render request sent before each turn, so
+    /// that work is not in either figure, as it would not be for a person typing.)
     client_ttft_ms: Vec<f64>,
     bare_ttft_ms: Vec<f64>,
     reused_tokens: Vec<u32>,
