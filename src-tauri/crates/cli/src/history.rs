@@ -8,7 +8,7 @@ use gemma_desk_store::{ConversationId, ExportScope, Role, SNIPPET_END, SNIPPET_S
 use tokio::runtime::Runtime;
 
 use crate::options::StoreArgs;
-use crate::transcript::now;
+use gemma_desk_chat::now;
 
 /// Arguments of `history`.
 #[derive(Args, Debug)]

@@ -3,19 +3,16 @@
 //! while it streams.
 
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use gemma_desk_engine::{ChatMessage, RenderOptions, Reply, ReplyFigures, SamplingParams, StopReason, WorkerClient};
+use gemma_desk_chat::{reply_stats, reply_status};
+use gemma_desk_engine::{ChatMessage, RenderOptions, Reply, SamplingParams, WorkerClient};
 use gemma_desk_store::{
-    ConversationId, ConversationSettings, MessageId, MessageStatus, Millis, ReplyRecorder, ReplyStats, Role, Store,
+    ConversationId, ConversationSettings, MessageId, MessageStatus, ReplyRecorder, ReplyStats, Role, Store,
 };
 use tokio::runtime::Runtime;
 
-/// Now, as the store keeps time.
-pub fn now() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as Millis)
-}
+use gemma_desk_chat::now;
 
 /// A conversation being had.
 pub struct Transcript {
@@ -155,7 +152,7 @@ impl Transcript {
                 });
                 stored.leaf = Some(recorder.message_id());
                 let (status, error, stats) = match &generated {
-                    Ok(reply) => (status_of(reply.stop_reason), None, stats_of(reply.figures.as_ref())),
+                    Ok(reply) => (reply_status(reply.stop_reason), None, reply_stats(reply.figures.as_ref())),
                     Err(error) => (MessageStatus::Error, Some(error.to_string()), ReplyStats::default()),
                 };
                 runtime.block_on(recorder.finish(status, error.as_deref(), &stats, now()))?;
@@ -182,24 +179,4 @@ impl Transcript {
             }
         }
     }
-}
-
-/// How a reply's end is stored.
-fn status_of(stop: StopReason) -> MessageStatus {
-    match stop {
-        StopReason::EndOfTurn | StopReason::MaxTokens | StopReason::ContextFull => MessageStatus::Done,
-        StopReason::Cancelled => MessageStatus::Stopped,
-        StopReason::Interrupted => MessageStatus::Interrupted,
-    }
-}
-
-fn stats_of(figures: Option<&ReplyFigures>) -> ReplyStats {
-    figures.map_or_else(ReplyStats::default, |f| ReplyStats {
-        ttft_ms: Some(f.ttft_ms),
-        prefill_tps: Some(f.prefill_tps),
-        decode_tps: Some(f.decode_tps),
-        prompt_tokens: Some(f.prompt_tokens.into()),
-        generated_tokens: Some(f.generated_tokens.into()),
-        reused_tokens: Some(f.reused_tokens.into()),
-    })
 }

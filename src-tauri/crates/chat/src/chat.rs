@@ -1,0 +1,381 @@
+//! One conversation turn at a time: store the question, stream the reply from the engine into
+//! the store and to the caller, and record how it ended.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use gemma_desk_engine::{
+    CancelHandle, ChatMessage, ClientError, LoadOptions, ModelInfo, RenderOptions, Reply, ReplyFigures, SamplingParams,
+    StopReason, WorkerClient, WorkerCommand, inspect,
+};
+use gemma_desk_store::{ConversationId, Message, MessageId, MessageStatus, ReplyRecorder, ReplyStats, Role, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ChatError;
+use crate::now;
+use crate::settings::EngineTuning;
+
+/// Longest message a user may send, in characters.
+pub const MAX_TEXT_CHARS: usize = 100_000;
+
+/// A model file and, optionally, the projector that gives it eyes or ears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelChoice {
+    /// The model GGUF.
+    pub model: PathBuf,
+    /// Its multimodal projector GGUF.
+    #[serde(default)]
+    pub mmproj: Option<PathBuf>,
+}
+
+/// Where the engine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineState {
+    /// No model chosen yet.
+    None,
+    /// A model is loading.
+    Loading,
+    /// A model is loaded (its worker may still be restarted on the next reply).
+    Ready,
+    /// The last load failed; `error` says why.
+    Failed,
+}
+
+/// The engine's state as the UI shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EngineStatus {
+    /// Where it is.
+    pub state: EngineState,
+    /// The model chosen.
+    pub choice: Option<ModelChoice>,
+    /// The loaded model.
+    pub info: Option<ModelInfo>,
+    /// Why the last load failed.
+    pub error: Option<String>,
+}
+
+/// What the caller hears while a reply is made, in this order: `Started`, maybe `Loading`,
+/// `Token`s (and `Notice`s), then `Finished`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ChatEvent {
+    /// The question is stored and the reply's row exists.
+    Started {
+        /// The stored user message (`None` when regenerating).
+        user: Option<Message>,
+        /// The reply, status `streaming`.
+        reply: Message,
+    },
+    /// The engine has to start and load the model first.
+    Loading,
+    /// The next piece of the reply.
+    Token {
+        /// Complete UTF-8 text.
+        text: String,
+    },
+    /// Something to tell the user about the reply.
+    Notice {
+        /// In words.
+        message: String,
+    },
+    /// The reply ended; `reply` has its final status, text and figures.
+    Finished {
+        /// The stored reply.
+        reply: Message,
+        /// Why the engine died, when it did.
+        engine_died: Option<String>,
+    },
+}
+
+/// Conversations with the engine: one reply (or model load) at a time.
+pub struct Chat {
+    store: Store,
+    engine: Arc<Mutex<WorkerClient>>,
+    cancel: CancelHandle,
+    status: Mutex<EngineStatus>,
+    /// The engine worker's process id as last seen (the engine is locked while it replies).
+    worker_pid: AtomicU32,
+    /// Held by the reply or load in progress.
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl Chat {
+    /// A chat over `store` whose engine workers are started with `worker`; nothing starts yet.
+    pub fn new(store: Store, worker: WorkerCommand) -> Chat {
+        let engine = WorkerClient::new(worker);
+        let cancel = engine.cancel_handle();
+        Chat {
+            store,
+            engine: Arc::new(Mutex::new(engine)),
+            cancel,
+            status: Mutex::new(EngineStatus { state: EngineState::None, choice: None, info: None, error: None }),
+            worker_pid: AtomicU32::new(0),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The conversation store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Where the engine is.
+    pub fn engine_status(&self) -> EngineStatus {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Checks and loads a model (replacing the loaded one). The files are validated before the
+    /// engine sees them, so a damaged file is a clear error rather than a crashed worker.
+    pub async fn load_model(&self, choice: &ModelChoice, tuning: EngineTuning) -> Result<ModelInfo, ChatError> {
+        let _turn = self.turn.try_lock().map_err(|_| ChatError::Busy)?;
+        for path in std::iter::once(&choice.model).chain(&choice.mmproj) {
+            if let Err(error) = inspect(path) {
+                self.set_status(EngineState::Failed, Some(choice.clone()), None, Some(error.to_string()));
+                return Err(ChatError::BadInput(error.to_string()));
+            }
+        }
+        self.set_status(EngineState::Loading, Some(choice.clone()), None, None);
+        let options = LoadOptions {
+            model: choice.model.clone(),
+            mmproj: choice.mmproj.clone(),
+            ctx: tuning.context_size,
+            threads: tuning.threads,
+            gpu_layers: tuning.gpu_layers,
+        };
+        let engine = self.engine.clone();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let mut engine = lock(&engine);
+            let loaded = engine.load(options);
+            (loaded, engine.worker_pid())
+        })
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+        let (loaded, pid) = loaded;
+        self.worker_pid.store(pid.unwrap_or(0), Ordering::Relaxed);
+        match loaded {
+            Ok(info) => {
+                self.set_status(EngineState::Ready, Some(choice.clone()), Some(info.clone()), None);
+                Ok(info)
+            }
+            Err(error) => {
+                let message = format!("the model could not be loaded: {error}");
+                self.set_status(EngineState::Failed, Some(choice.clone()), None, Some(message.clone()));
+                Err(ChatError::Engine(message))
+            }
+        }
+    }
+
+    /// Sends `text` as the user's next message in `conversation` and streams the reply.
+    pub async fn send(
+        &self,
+        conversation: ConversationId,
+        text: &str,
+        sampling: &SamplingParams,
+        sink: impl FnMut(ChatEvent),
+    ) -> Result<Message, ChatError> {
+        check_text(text)?;
+        let _turn = self.begin_turn()?;
+        let leaf = self.store.conversation(conversation).await?.current_leaf_id;
+        let user = self.store.add_message(conversation, leaf, Role::User, text, now()).await?;
+        self.reply_after(user.clone(), Some(user), sampling, sink).await
+    }
+
+    /// Writes another reply in place of the assistant message `reply` (a new sibling: the old
+    /// one stays reachable as a branch).
+    pub async fn regenerate(
+        &self,
+        reply: MessageId,
+        sampling: &SamplingParams,
+        sink: impl FnMut(ChatEvent),
+    ) -> Result<Message, ChatError> {
+        let _turn = self.begin_turn()?;
+        let old = self.store.message(reply).await?;
+        if old.role != Role::Assistant {
+            return Err(ChatError::BadInput(format!(
+                "message {reply} is not a reply; only replies can be regenerated"
+            )));
+        }
+        let parent = old.parent_id.ok_or_else(|| ChatError::BadInput(format!("reply {reply} has no question")))?;
+        let question = self.store.message(parent).await?;
+        self.reply_after(question, None, sampling, sink).await
+    }
+
+    /// Replaces the user message `message` with `text` (a new sibling branch) and streams the
+    /// reply to it.
+    pub async fn edit(
+        &self,
+        message: MessageId,
+        text: &str,
+        sampling: &SamplingParams,
+        sink: impl FnMut(ChatEvent),
+    ) -> Result<Message, ChatError> {
+        check_text(text)?;
+        let _turn = self.begin_turn()?;
+        let old = self.store.message(message).await?;
+        if old.role != Role::User {
+            return Err(ChatError::BadInput(format!(
+                "message {message} is not yours; only your messages can be edited"
+            )));
+        }
+        let user = self.store.add_message(old.conversation_id, old.parent_id, Role::User, text, now()).await?;
+        self.reply_after(user.clone(), Some(user), sampling, sink).await
+    }
+
+    /// The engine worker's process id, when one runs.
+    pub fn engine_pid(&self) -> Option<u32> {
+        Some(self.worker_pid.load(Ordering::Relaxed)).filter(|&pid| pid != 0)
+    }
+
+    /// Stops the reply in progress after the token being generated; nothing when none runs.
+    pub fn stop(&self) {
+        self.cancel.cancel();
+    }
+
+    fn begin_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, ChatError> {
+        let turn = self.turn.try_lock().map_err(|_| ChatError::Busy)?;
+        if lock(&self.engine).model().is_none() {
+            return Err(ChatError::NoModel);
+        }
+        Ok(turn)
+    }
+
+    /// Streams a reply to `question` (already stored), recording it as it comes.
+    async fn reply_after(
+        &self,
+        question: Message,
+        new_user: Option<Message>,
+        sampling: &SamplingParams,
+        mut sink: impl FnMut(ChatEvent),
+    ) -> Result<Message, ChatError> {
+        let conversation = self.store.conversation(question.conversation_id).await?;
+        let model_name = self.engine_status().choice.map(|choice| file_name(&choice.model));
+        let mut recorder =
+            ReplyRecorder::begin(&self.store, conversation.id, question.id, model_name.as_deref(), now()).await?;
+        let branch = self.store.current_branch(conversation.id).await?;
+        let history = branch.iter().map(|entry| &entry.message).filter(|m| m.id != recorder.message_id());
+        let prompt = prompt_messages(conversation.settings.system_prompt.as_deref(), history);
+        sink(ChatEvent::Started { user: new_user, reply: self.store.message(recorder.message_id()).await? });
+
+        let engine = self.engine.clone();
+        let pid = lock(&engine).worker_pid();
+        self.worker_pid.store(pid.unwrap_or(0), Ordering::Relaxed);
+        if pid.is_none() {
+            sink(ChatEvent::Loading);
+        }
+        let (pieces, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let sampling = sampling.clone();
+        let generation = tokio::task::spawn_blocking(move || {
+            let mut engine = lock(&engine);
+            let generated = engine.generate(&prompt, &RenderOptions::default(), &sampling, |text| {
+                let _ = pieces.send(text.to_owned());
+            });
+            (generated, engine.worker_pid())
+        });
+        let mut save_error = None;
+        while let Some(text) = received.recv().await {
+            if let Err(error) = recorder.push(&text, now()).await {
+                save_error.get_or_insert(error);
+            }
+            sink(ChatEvent::Token { text });
+        }
+        let (generated, pid): (Result<Reply, ClientError>, _) =
+            generation.await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+        self.worker_pid.store(pid.unwrap_or(0), Ordering::Relaxed);
+
+        let (status, error, stats, engine_died) = match &generated {
+            Ok(reply) => {
+                for notice in &reply.notices {
+                    sink(ChatEvent::Notice { message: notice.clone() });
+                }
+                let died = reply.worker_death.as_ref().map(|death| {
+                    format!("{death}; the text so far is kept and your next message starts a fresh engine")
+                });
+                (reply_status(reply.stop_reason), None, reply_stats(reply.figures.as_ref()), died)
+            }
+            Err(error) => (MessageStatus::Error, Some(error.to_string()), ReplyStats::default(), None),
+        };
+        let id = recorder.message_id();
+        recorder.finish(status, error.as_deref(), &stats, now()).await?;
+        if let Some(error) = save_error {
+            return Err(ChatError::Store(error));
+        }
+        let reply = self.store.message(id).await?;
+        sink(ChatEvent::Finished { reply: reply.clone(), engine_died });
+        Ok(reply)
+    }
+
+    fn set_status(
+        &self,
+        state: EngineState,
+        choice: Option<ModelChoice>,
+        info: Option<ModelInfo>,
+        error: Option<String>,
+    ) {
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = EngineStatus { state, choice, info, error };
+    }
+}
+
+fn lock(engine: &Mutex<WorkerClient>) -> std::sync::MutexGuard<'_, WorkerClient> {
+    engine.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn check_text(text: &str) -> Result<(), ChatError> {
+    if text.trim().is_empty() {
+        return Err(ChatError::BadInput("the message is empty; type something to ask".into()));
+    }
+    let length = text.chars().count();
+    if length > MAX_TEXT_CHARS {
+        return Err(ChatError::BadInput(format!(
+            "the message has {length} characters, more than the {MAX_TEXT_CHARS} one message may hold; \
+             attach long text as a file or split it"
+        )));
+    }
+    Ok(())
+}
+
+/// The conversation as the engine reads it. Two user messages in a row (a question whose reply
+/// row was never written, after a crash) are joined, since Gemma's template needs turns to
+/// alternate.
+fn prompt_messages<'a>(system: Option<&str>, history: impl Iterator<Item = &'a Message>) -> Vec<ChatMessage> {
+    let mut messages: Vec<ChatMessage> =
+        system.filter(|s| !s.trim().is_empty()).map(ChatMessage::system).into_iter().collect();
+    for message in history {
+        match messages.last_mut() {
+            Some(last) if last.role == "user" && message.role == Role::User => {
+                last.content.push_str("\n\n");
+                last.content.push_str(&message.content);
+            }
+            _ => messages.push(ChatMessage::new(message.role.as_str(), message.content.clone())),
+        }
+    }
+    messages
+}
+
+/// How a reply that stopped for `stop` is stored.
+pub fn reply_status(stop: StopReason) -> MessageStatus {
+    match stop {
+        StopReason::EndOfTurn | StopReason::MaxTokens | StopReason::ContextFull => MessageStatus::Done,
+        StopReason::Cancelled => MessageStatus::Stopped,
+        StopReason::Interrupted => MessageStatus::Interrupted,
+    }
+}
+
+/// The stored figures of a reply.
+pub fn reply_stats(figures: Option<&ReplyFigures>) -> ReplyStats {
+    figures.map_or_else(ReplyStats::default, |f| ReplyStats {
+        ttft_ms: Some(f.ttft_ms),
+        prefill_tps: Some(f.prefill_tps),
+        decode_tps: Some(f.decode_tps),
+        prompt_tokens: Some(f.prompt_tokens.into()),
+        generated_tokens: Some(f.generated_tokens.into()),
+        reused_tokens: Some(f.reused_tokens.into()),
+    })
+}
+
+/// The model as conversations name it: its file name.
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+}

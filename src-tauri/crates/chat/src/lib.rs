@@ -1,0 +1,22 @@
+//! Conversations with the engine, as the app has them.
+//!
+//! [`Chat`] joins the conversation store and the engine worker: the user's message is committed
+//! before the engine is asked anything, the reply is saved while it streams, and a reply whose
+//! engine died keeps its text (status `interrupted`) while the next one starts a fresh engine.
+//! [`Settings`] are the user's preferences, kept in a JSON file that is replaced atomically.
+#![deny(missing_docs)]
+
+pub use chat::{Chat, ChatEvent, EngineState, EngineStatus, MAX_TEXT_CHARS, ModelChoice, reply_stats, reply_status};
+pub use error::ChatError;
+pub use presets::{Preset, builtin_presets};
+pub use settings::{EngineTuning, Settings, SettingsError, Theme};
+
+mod chat;
+mod error;
+mod presets;
+mod settings;
+
+/// Now, as the store keeps time (Unix milliseconds).
+pub fn now() -> gemma_desk_store::Millis {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
