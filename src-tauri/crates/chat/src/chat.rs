@@ -30,6 +30,14 @@ pub struct ModelChoice {
     pub mmproj: Option<PathBuf>,
 }
 
+impl ModelChoice {
+    /// The model as conversations name it: its file name.
+    pub fn name(&self) -> String {
+        let path = &self.model;
+        path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+    }
+}
+
 /// Where the engine is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -168,6 +176,12 @@ impl Chat {
         }
     }
 
+    /// Shows the engine as loading `choice` before a load that starts in the background, so
+    /// that nobody sees it idle in between.
+    pub fn announce_load(&self, choice: &ModelChoice) {
+        self.set_status(EngineState::Loading, Some(choice.clone()), None, None);
+    }
+
     /// Sends `text` as the user's next message in `conversation` and streams the reply.
     pub async fn send(
         &self,
@@ -251,7 +265,7 @@ impl Chat {
         mut sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
         let conversation = self.store.conversation(question.conversation_id).await?;
-        let model_name = self.engine_status().choice.map(|choice| file_name(&choice.model));
+        let model_name = self.engine_status().choice.map(|choice| choice.name());
         let mut recorder =
             ReplyRecorder::begin(&self.store, conversation.id, question.id, model_name.as_deref(), now()).await?;
         let branch = self.store.current_branch(conversation.id).await?;
@@ -373,9 +387,4 @@ pub fn reply_stats(figures: Option<&ReplyFigures>) -> ReplyStats {
         generated_tokens: Some(f.generated_tokens.into()),
         reused_tokens: Some(f.reused_tokens.into()),
     })
-}
-
-/// The model as conversations name it: its file name.
-fn file_name(path: &std::path::Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
 }

@@ -1,0 +1,41 @@
+// Declares the app's commands so that capabilities (src-tauri/capabilities/) must grant each one
+// the window may call: a command left out of them is refused.
+const COMMANDS: &[&str] = &[
+    "app_state",
+    "save_settings",
+    "pick_model_file",
+    "load_model",
+    "engine_status",
+    "list_conversations",
+    "create_conversation",
+    "open_conversation",
+    "rename_conversation",
+    "set_pinned",
+    "delete_conversation",
+    "restore_conversation",
+    "search_messages",
+    "send_message",
+    "regenerate_reply",
+    "edit_message",
+    "stop_reply",
+    "switch_branch",
+    "sibling_ids",
+    "export_conversation",
+    "import_conversation",
+    "open_external",
+    "open_log",
+];
+
+fn main() {
+    let attributes = tauri_build::Attributes::new()
+        .capabilities_path_pattern("src-tauri/capabilities/*.json")
+        .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
+    tauri_build::try_build(attributes).expect("the Tauri build step succeeds");
+    // llama.cpp's shared libraries lie beside the executable in a build (see the engine's build
+    // script), and in /usr/lib/gemma-desk when installed from a Linux package.
+    match std::env::var("CARGO_CFG_TARGET_OS").as_deref() {
+        Ok("linux") => println!("cargo:rustc-link-arg-bins=-Wl,-rpath,$ORIGIN:$ORIGIN/../lib/gemma-desk"),
+        Ok("macos") => println!("cargo:rustc-link-arg-bins=-Wl,-rpath,@executable_path"),
+        _ => {}
+    }
+}

@@ -1,0 +1,300 @@
+//! The commands the window calls. Each checks its arguments, calls the core crates, and
+//! answers with data or an [`AppError`]; none holds logic of its own.
+
+use std::path::PathBuf;
+
+use gemma_desk_chat::{ChatEvent, EngineStatus, ModelChoice, Preset, Settings, builtin_presets, now};
+use gemma_desk_engine::Sampling;
+use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit};
+use serde::{Deserialize, Serialize};
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri_plugin_opener::OpenerExt;
+
+use crate::dialogs::{self, FileKind};
+use crate::error::{AppError, CommandResult};
+use crate::state::AppState;
+
+/// The event the window hears when the engine's state changes.
+pub const ENGINE_STATUS_EVENT: &str = "engine://status";
+
+const MAX_TITLE_CHARS: usize = 200;
+const MAX_SYSTEM_PROMPT_CHARS: usize = 20_000;
+const MAX_QUERY_CHARS: usize = 500;
+const MAX_LIST: u32 = 500;
+
+/// Everything the window needs to start.
+#[derive(Serialize)]
+pub struct AppView {
+    version: &'static str,
+    settings: Settings,
+    builtin_presets: Vec<Preset>,
+    sampling_defaults: Sampling,
+    engine: EngineStatus,
+    data_dir: PathBuf,
+    log_file: PathBuf,
+}
+
+/// A conversation with the branch shown.
+#[derive(Serialize)]
+pub struct OpenConversation {
+    conversation: Conversation,
+    branch: Vec<BranchMessage>,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    /// For people.
+    Markdown,
+    /// For importing again.
+    Json,
+}
+
+#[tauri::command]
+pub fn app_state(state: State<'_, AppState>) -> AppView {
+    let engine = state.chat.engine_status();
+    let architecture = engine.info.as_ref().map_or("gemma3", |info| info.architecture.as_str());
+    AppView {
+        version: env!("CARGO_PKG_VERSION"),
+        settings: state.settings(),
+        builtin_presets: builtin_presets(),
+        sampling_defaults: Sampling::defaults_for(architecture),
+        engine,
+        data_dir: state.data_dir.clone(),
+        log_file: state.paths.logs.clone(),
+    }
+}
+
+#[tauri::command]
+pub fn save_settings(state: State<'_, AppState>, settings: Settings) -> CommandResult<AppView> {
+    state.save_settings(settings)?;
+    Ok(app_state(state))
+}
+
+#[tauri::command]
+pub async fn pick_model_file<R: Runtime>(app: AppHandle<R>, kind: FileKind) -> CommandResult<Option<PathBuf>> {
+    dialogs::pick_gguf(&app, kind).await
+}
+
+#[tauri::command]
+pub async fn load_model<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    choice: ModelChoice,
+) -> CommandResult<EngineStatus> {
+    for path in std::iter::once(&choice.model).chain(&choice.mmproj) {
+        if !path.is_absolute() {
+            return Err(AppError::bad_input(format!("the model path must be absolute, got {}", path.display())));
+        }
+    }
+    let loading = state.chat.load_model(&choice, state.settings().tuning());
+    let _ = app.emit(ENGINE_STATUS_EVENT, state.chat.engine_status());
+    let loaded = loading.await;
+    let status = state.chat.engine_status();
+    let _ = app.emit(ENGINE_STATUS_EVENT, &status);
+    loaded?;
+    let mut settings = state.settings();
+    if settings.model.as_ref() != Some(&choice) {
+        settings.model = Some(choice);
+        state.save_settings(settings)?;
+    }
+    Ok(status)
+}
+
+#[tauri::command]
+pub fn engine_status(state: State<'_, AppState>) -> EngineStatus {
+    state.chat.engine_status()
+}
+
+#[tauri::command]
+pub async fn list_conversations(
+    state: State<'_, AppState>,
+    limit: u32,
+    offset: u32,
+) -> CommandResult<Vec<Conversation>> {
+    if limit == 0 || limit > MAX_LIST {
+        return Err(AppError::bad_input(format!("limit must be between 1 and {MAX_LIST}, got {limit}")));
+    }
+    Ok(state.chat.store().list_conversations(limit, offset).await?)
+}
+
+#[tauri::command]
+pub async fn create_conversation(
+    state: State<'_, AppState>,
+    system_prompt: Option<String>,
+) -> CommandResult<Conversation> {
+    if let Some(prompt) = &system_prompt {
+        check_length("the system prompt", prompt, MAX_SYSTEM_PROMPT_CHARS)?;
+    }
+    let settings = ConversationSettings {
+        system_prompt: system_prompt.filter(|p| !p.trim().is_empty()),
+        sampling: serde_json::to_value(&state.settings().sampling).unwrap_or_default(),
+    };
+    let model = state.chat.engine_status().choice.map(|choice| choice.name());
+    Ok(state.chat.store().create_conversation(None, model.as_deref(), &settings, now()).await?)
+}
+
+#[tauri::command]
+pub async fn open_conversation(state: State<'_, AppState>, id: i64) -> CommandResult<OpenConversation> {
+    let store = state.chat.store();
+    let conversation = store.conversation(id).await?;
+    let branch = store.current_branch(id).await?;
+    Ok(OpenConversation { conversation, branch })
+}
+
+#[tauri::command]
+pub async fn rename_conversation(state: State<'_, AppState>, id: i64, title: String) -> CommandResult<Conversation> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(AppError::bad_input("a conversation needs a title"));
+    }
+    check_length("the title", title, MAX_TITLE_CHARS)?;
+    let store = state.chat.store();
+    store.rename_conversation(id, title, now()).await?;
+    Ok(store.conversation(id).await?)
+}
+
+#[tauri::command]
+pub async fn set_pinned(state: State<'_, AppState>, id: i64, pinned: bool) -> CommandResult<Conversation> {
+    let store = state.chat.store();
+    store.set_pinned(id, pinned, now()).await?;
+    Ok(store.conversation(id).await?)
+}
+
+#[tauri::command]
+pub async fn delete_conversation(state: State<'_, AppState>, id: i64) -> CommandResult<()> {
+    Ok(state.chat.store().delete_conversation(id, now()).await?)
+}
+
+#[tauri::command]
+pub async fn restore_conversation(state: State<'_, AppState>, id: i64) -> CommandResult<Conversation> {
+    let store = state.chat.store();
+    store.restore_conversation(id, now()).await?;
+    Ok(store.conversation(id).await?)
+}
+
+#[tauri::command]
+pub async fn search_messages(state: State<'_, AppState>, query: String, limit: u32) -> CommandResult<Vec<SearchHit>> {
+    check_length("the search", &query, MAX_QUERY_CHARS)?;
+    if limit == 0 || limit > MAX_LIST {
+        return Err(AppError::bad_input(format!("limit must be between 1 and {MAX_LIST}, got {limit}")));
+    }
+    Ok(state.chat.store().search(&query, limit).await?)
+}
+
+#[tauri::command]
+pub async fn send_message(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    text: String,
+    on_event: Channel<ChatEvent>,
+) -> CommandResult<Message> {
+    let sampling = state.settings().sampling;
+    Ok(state.chat.send(conversation_id, &text, &sampling, forward(&on_event)).await?)
+}
+
+#[tauri::command]
+pub async fn regenerate_reply(
+    state: State<'_, AppState>,
+    message_id: i64,
+    on_event: Channel<ChatEvent>,
+) -> CommandResult<Message> {
+    let sampling = state.settings().sampling;
+    Ok(state.chat.regenerate(message_id, &sampling, forward(&on_event)).await?)
+}
+
+#[tauri::command]
+pub async fn edit_message(
+    state: State<'_, AppState>,
+    message_id: i64,
+    text: String,
+    on_event: Channel<ChatEvent>,
+) -> CommandResult<Message> {
+    let sampling = state.settings().sampling;
+    Ok(state.chat.edit(message_id, &text, &sampling, forward(&on_event)).await?)
+}
+
+#[tauri::command]
+pub fn stop_reply(state: State<'_, AppState>) {
+    state.chat.stop();
+}
+
+#[tauri::command]
+pub async fn switch_branch(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    message_id: i64,
+) -> CommandResult<Vec<BranchMessage>> {
+    let store = state.chat.store();
+    store.switch_branch(conversation_id, message_id, now()).await?;
+    Ok(store.current_branch(conversation_id).await?)
+}
+
+#[tauri::command]
+pub async fn sibling_ids(state: State<'_, AppState>, message_id: i64) -> CommandResult<Vec<i64>> {
+    Ok(state.chat.store().siblings(message_id).await?)
+}
+
+#[tauri::command]
+pub async fn export_conversation<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: i64,
+    format: ExportFormat,
+) -> CommandResult<Option<PathBuf>> {
+    let store = state.chat.store();
+    let conversation = store.conversation(id).await?;
+    let (text, extension) = match format {
+        ExportFormat::Markdown => (store.export_markdown(id, ExportScope::CurrentBranch).await?, "md"),
+        ExportFormat::Json => (store.export_json(id, ExportScope::WholeTree).await?, "json"),
+    };
+    let name = format!("{}.{extension}", dialogs::file_name_from(&conversation.title));
+    let Some(path) = dialogs::save_file(&app, &name).await? else { return Ok(None) };
+    std::fs::write(&path, text).map_err(|e| AppError::io(format!("could not write {}: {e}", path.display())))?;
+    tracing::info!(conversation = id, path = %path.display(), "exported");
+    Ok(Some(path))
+}
+
+#[tauri::command]
+pub async fn import_conversation<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CommandResult<Option<Conversation>> {
+    let Some(path) = dialogs::open_file(&app, "Conversation (JSON)", &["json"]).await? else { return Ok(None) };
+    let json =
+        std::fs::read_to_string(&path).map_err(|e| AppError::io(format!("could not read {}: {e}", path.display())))?;
+    Ok(Some(state.chat.store().import_json(&json, now()).await?))
+}
+
+#[tauri::command]
+pub fn open_external<R: Runtime>(app: AppHandle<R>, url: String) -> CommandResult<()> {
+    let parsed = tauri::Url::parse(&url).map_err(|e| AppError::bad_input(format!("not a link: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https" | "mailto") {
+        return Err(AppError::bad_input(format!("only web and mail links open, not {}: links", parsed.scheme())));
+    }
+    app.opener()
+        .open_url(parsed.as_str(), None::<&str>)
+        .map_err(|e| AppError::io(format!("could not open the link: {e}")))
+}
+
+#[tauri::command]
+pub fn open_log<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> CommandResult<()> {
+    crate::logging::open_log_folder(&app, &state.paths.logs)
+}
+
+/// Sends chat events to the window; a closed window only stops the forwarding, not the reply.
+fn forward(channel: &Channel<ChatEvent>) -> impl FnMut(ChatEvent) + '_ {
+    move |event| {
+        let _ = channel.send(event);
+    }
+}
+
+fn check_length(what: &str, text: &str, max: usize) -> CommandResult<()> {
+    let length = text.chars().count();
+    if length > max {
+        return Err(AppError::bad_input(format!("{what} has {length} characters; at most {max} fit")));
+    }
+    Ok(())
+}

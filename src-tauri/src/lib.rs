@@ -1,0 +1,215 @@
+//! The Gemma Desk desktop shell: the window, its menu, and the commands it calls over the core
+//! crates (`gemma-desk-chat`, `-store`, `-engine`). No business logic lives here.
+
+pub mod commands;
+mod dialogs;
+pub mod error;
+mod logging;
+pub mod state;
+
+use std::process::ExitCode;
+
+use gemma_desk_chat::{ModelChoice, Settings};
+use gemma_desk_engine::WorkerCommand;
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
+use tauri::{AppHandle, Emitter, Manager, Runtime};
+use tauri_plugin_opener::OpenerExt;
+
+use crate::state::{AppPaths, AppState};
+
+/// How the app was started.
+#[derive(Debug, Default)]
+pub struct Launch {
+    /// A model to load at start (`--model`), remembered as the chosen one.
+    pub model: Option<ModelChoice>,
+}
+
+/// The command handler of every command the window may call (see `src-tauri/build.rs`).
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::app_state,
+        commands::save_settings,
+        commands::pick_model_file,
+        commands::load_model,
+        commands::engine_status,
+        commands::list_conversations,
+        commands::create_conversation,
+        commands::open_conversation,
+        commands::rename_conversation,
+        commands::set_pinned,
+        commands::delete_conversation,
+        commands::restore_conversation,
+        commands::search_messages,
+        commands::send_message,
+        commands::regenerate_reply,
+        commands::edit_message,
+        commands::stop_reply,
+        commands::switch_branch,
+        commands::sibling_ids,
+        commands::export_conversation,
+        commands::import_conversation,
+        commands::open_external,
+        commands::open_log,
+    ])
+}
+
+/// Runs the app until its window closes.
+pub fn run(launch: Launch) -> ExitCode {
+    let mut builder = tauri::Builder::default();
+    if session_bus_reachable() {
+        // A second start brings the running window forward instead of opening another.
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| show_main_window(app)));
+    }
+    let builder = with_commands(builder)
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(tauri_plugin_opener::init())
+        .plugin(links_open_in_the_browser())
+        .menu(app_menu)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            "open-log" => {
+                if let Some(state) = app.try_state::<AppState>() {
+                    let _ = logging::open_log_folder(app, &state.paths.logs);
+                }
+            }
+            id => {
+                let _ = app.emit(&format!("menu://{id}"), ());
+            }
+        })
+        .setup(move |app| setup(app, launch).map_err(Into::into));
+    match builder.run(tauri::generate_context!()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("the app stopped: {error}");
+            eprintln!("Gemma Desk could not start: {error}");
+            let _ = rfd::MessageDialog::new()
+                .set_level(rfd::MessageLevel::Error)
+                .set_title("Gemma Desk could not start")
+                .set_description(error.to_string())
+                .show();
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn setup<R: Runtime>(app: &mut tauri::App<R>, launch: Launch) -> Result<(), String> {
+    let paths = app.path();
+    let logs = paths.app_log_dir().map_err(|e| format!("no log folder: {e}"))?;
+    let config = paths.app_config_dir().map_err(|e| format!("no settings folder: {e}"))?;
+    let guard = logging::init(&logs)?;
+    app.manage(guard);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
+
+    let settings_path = config.join("settings.json");
+    let (mut settings, warning) = Settings::load(&settings_path);
+    if let Some(warning) = warning {
+        tracing::warn!("{warning}");
+    }
+    if launch.model.is_some() {
+        settings.model = launch.model;
+    }
+    let worker = WorkerCommand::current_exe(&["worker"]).map_err(|e| format!("cannot find this program: {e}"))?;
+    let paths = AppPaths { settings: settings_path, logs };
+    let state = tauri::async_runtime::block_on(AppState::open(paths, settings.clone(), worker))?;
+    if let Some(choice) = &settings.model {
+        state.chat.announce_load(choice);
+    }
+    app.manage(state);
+
+    // The window opens only now, so that its first call finds the state in place.
+    let window = app.config().app.windows.first().ok_or("tauri.conf.json describes no window")?.clone();
+    tauri::WebviewWindowBuilder::from_config(app.handle(), &window)
+        .and_then(tauri::WebviewWindowBuilder::build)
+        .map_err(|e| format!("cannot open the window: {e}"))?;
+
+    if let Some(choice) = settings.model {
+        // Loads while the window opens; the window follows the engine's status until ready.
+        let app = app.handle().clone();
+        tauri::async_runtime::spawn(async move {
+            let state = app.state::<AppState>();
+            if let Err(error) = commands::load_model(app.clone(), state.clone(), choice).await {
+                tracing::warn!("the chosen model did not load: {}", error.message);
+            }
+        });
+    }
+    Ok(())
+}
+
+fn app_menu<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
+    let file = Submenu::with_items(
+        app,
+        "File",
+        true,
+        &[
+            &MenuItem::with_id(app, "new-chat", "New chat", true, Some("CmdOrCtrl+N"))?,
+            &MenuItem::with_id(app, "search", "Search conversations", true, Some("CmdOrCtrl+K"))?,
+            &PredefinedMenuItem::separator(app)?,
+            &MenuItem::with_id(app, "settings", "Settings…", true, Some("CmdOrCtrl+Comma"))?,
+            &PredefinedMenuItem::separator(app)?,
+            &PredefinedMenuItem::quit(app, None)?,
+        ],
+    )?;
+    let edit = Submenu::with_items(
+        app,
+        "Edit",
+        true,
+        &[
+            &PredefinedMenuItem::undo(app, None)?,
+            &PredefinedMenuItem::redo(app, None)?,
+            &PredefinedMenuItem::separator(app)?,
+            &PredefinedMenuItem::cut(app, None)?,
+            &PredefinedMenuItem::copy(app, None)?,
+            &PredefinedMenuItem::paste(app, None)?,
+            &PredefinedMenuItem::select_all(app, None)?,
+        ],
+    )?;
+    let help = Submenu::with_items(
+        app,
+        "Help",
+        true,
+        &[&MenuItem::with_id(app, "open-log", "Open log folder", true, None::<&str>)?],
+    )?;
+    Menu::with_items(app, &[&file, &edit, &help])
+}
+
+/// The window never navigates away from the app: web links open in the system browser and
+/// anything else is refused.
+fn links_open_in_the_browser<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    tauri::plugin::Builder::new("navigation-guard")
+        .on_navigation(|webview, url| {
+            let own = matches!(url.scheme(), "tauri" | "asset")
+                || url.host_str() == Some("tauri.localhost")
+                || (cfg!(debug_assertions) && url.host_str() == Some("localhost"));
+            if own {
+                return true;
+            }
+            if matches!(url.scheme(), "http" | "https" | "mailto") {
+                let _ = webview.opener().open_url(url.as_str(), None::<&str>);
+            }
+            tracing::info!(%url, "navigation refused");
+            false
+        })
+        .build()
+}
+
+fn show_main_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// The single-instance plugin talks over the D-Bus session bus on Linux and cannot start
+/// without one (a bare X session, some containers); the data folder lock still keeps a second
+/// app away from the conversations there.
+fn session_bus_reachable() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    match std::env::var("DBUS_SESSION_BUS_ADDRESS") {
+        Ok(address) => address.split(';').any(|part| part.starts_with("unix:") || part.starts_with("tcp:")),
+        Err(_) => {
+            std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|dir| std::path::Path::new(&dir).join("bus").exists())
+        }
+    }
+}

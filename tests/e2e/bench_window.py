@@ -1,0 +1,121 @@
+"""Benchmark of the desktop shell (prints JSON): time from process start to the first painted,
+usable window; the shell's memory (app process + WebKit processes, without the engine worker)
+with and without a loaded model; frames per second of the chat view while a synthetic stream
+of 1,000 tokens/s of markdown renders. Targets: <= 1 s, <= 150 MB beyond the model, >= 55 fps.
+
+Run it like the window tests: dbus-run-session -- xvfb-run -a python3 tests/e2e/bench_window.py
+with GEMMA_DESK_APP and GEMMA_DESK_TEST_MODEL set."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+import conftest  # noqa: E402
+from conftest import App  # noqa: E402
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def boot_time():
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("btime "):
+            return int(line.split()[1])
+    raise RuntimeError("no btime in /proc/stat")
+
+
+def started_at(pid):
+    """The process's start time (Unix seconds, 10 ms resolution)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return boot_time() + int(fields[19]) / CLOCK_TICKS
+
+
+def descendants(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    found = [int(child) for child in out]
+    for child in list(found):
+        found += descendants(child)
+    return found
+
+
+def pss_mb(pid):
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+def app_pid():
+    app = os.environ["GEMMA_DESK_APP"]
+    pids = subprocess.run(["pgrep", "-f", f"^{app}$|^{app} "], capture_output=True, text=True).stdout.split()
+    mains = [int(p) for p in pids if "worker" not in Path(f"/proc/{p}/cmdline").read_text()]
+    return mains[0]
+
+
+def shell_memory(pid, workers):
+    """PSS of the app and its WebKit processes, leaving out the engine workers (and their children)."""
+    skip = set(workers)
+    for worker in workers:
+        skip |= set(descendants(worker))
+    return sum(pss_mb(p) for p in [pid, *descendants(pid)] if p not in skip)
+
+
+def ready_time(app):
+    """Unix time at which the composer is visible and a frame has been painted after it."""
+    return app.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const check = () => {"
+        "  const c = document.querySelector('[data-testid=composer], [data-testid=first-run]');"
+        "  if (c && c.offsetParent !== null) requestAnimationFrame(() => requestAnimationFrame(() => done(Date.now() / 1000)));"
+        "  else setTimeout(check, 5);"
+        "};"
+        "check();"
+    )
+
+
+def main():
+    conftest.ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    home = Path(tempfile.mkdtemp(prefix="gemma-desk-bench-"))
+    results = {}
+
+    starts = []
+    for run in range(3):
+        app = App(home, [], f"bench-start-{run}")
+        pid = app_pid()
+        starts.append(ready_time(app) - started_at(pid))
+        if run == 0:
+            time.sleep(2)
+            results["shell_memory_mb_without_model"] = round(shell_memory(pid, app.worker_pids()), 1)
+        app.quit()
+    results["start_to_usable_window_s"] = {"runs": [round(s, 3) for s in starts], "best": round(min(starts), 3)}
+
+    app = App(home, ["--model", os.environ["GEMMA_DESK_TEST_MODEL"]], "bench-model")
+    pid = app_pid()
+    app.find("composer")
+    app.wait(lambda: app.worker_pids(), 60)
+    time.sleep(3)
+    workers = app.worker_pids()
+    results["shell_memory_mb_with_model"] = round(shell_memory(pid, workers), 1)
+    results["engine_worker_memory_mb"] = round(sum(pss_mb(w) for w in workers), 1)
+
+    app.driver.execute_script("location.hash = '#bench-stream'; location.reload();")
+    result = app.wait(lambda: app.driver.execute_script(
+        "const r = document.getElementById('bench-result'); return r && r.textContent ? r.textContent : null;"
+    ), 120, "the streaming benchmark did not finish")
+    results["chat_view_stream"] = json.loads(result)
+    app.screenshot("bench-stream")
+    app.quit()
+
+    results["targets"] = {"start_to_usable_window_s": 1.0, "shell_memory_mb_beyond_model": 150, "fps": 55}
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

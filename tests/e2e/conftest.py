@@ -1,0 +1,149 @@
+"""The real Gemma Desk window under Xvfb, driven over WebDriver (WebKitWebDriver, the driver
+tauri-driver wraps), with the real model. Run through tests/e2e/run, which starts Xvfb and a
+D-Bus session and points these fixtures at the built app.
+
+Environment: GEMMA_DESK_APP (the built binary), GEMMA_DESK_TEST_MODEL, GEMMA_DESK_E2E_ARTIFACTS
+(where screenshots go)."""
+
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.support.ui import WebDriverWait
+
+ARTIFACTS = Path(os.environ.get("GEMMA_DESK_E2E_ARTIFACTS", "/tmp/gemma-desk-e2e"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class App:
+    """One start of the app, and the WebDriver session that drives its window."""
+
+    def __init__(self, home, args, name):
+        self.home = home
+        self.name = name
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update(
+            HOME=str(home),
+            XDG_CONFIG_HOME=str(home / "config"),
+            XDG_DATA_HOME=str(home / "data"),
+            XDG_CACHE_HOME=str(home / "cache"),
+            GEMMA_DESK_DIALOG_SAVE_DIR=str(home / "exports"),
+            TAURI_WEBVIEW_AUTOMATION="true",
+        )
+        (home / "exports").mkdir(parents=True, exist_ok=True)
+        self.driver_log = open(ARTIFACTS / f"{name}-webdriver.log", "w")
+        self.webdriver = subprocess.Popen(
+            ["WebKitWebDriver", f"--port={self.port}"], env=env, stdout=self.driver_log, stderr=subprocess.STDOUT
+        )
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        options = ArgOptions()
+        options.set_capability(
+            "webkitgtk:browserOptions", {"binary": os.environ["GEMMA_DESK_APP"], "args": list(args)}
+        )
+        self.started = time.time()
+        self.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=options)
+        self.shots = 0
+
+    def wait(self, condition, timeout=60, message=""):
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda d: condition(), message)
+
+    def find(self, testid, timeout=30):
+        return self.wait(lambda: self.visible(testid), timeout, f"{testid} never appeared")
+
+    def visible(self, testid):
+        for element in self.driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]'):
+            try:
+                if element.is_displayed():
+                    return element
+            except WebDriverException:
+                pass
+        return None
+
+    def all(self, testid):
+        return self.driver.find_elements(By.CSS_SELECTOR, f'[data-testid="{testid}"]')
+
+    def screenshot(self, step):
+        """Saves a screenshot after the page has painted (a shot right after an action can be white)."""
+        self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "requestAnimationFrame(() => requestAnimationFrame(() => done()));"
+        )
+        self.shots += 1
+        path = ARTIFACTS / f"{self.name}-{self.shots:02d}-{step}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def worker_pids(self):
+        """The engine worker processes of this app (it runs itself with `worker`)."""
+        app = os.environ["GEMMA_DESK_APP"]
+        out = subprocess.run(["pgrep", "-f", f"^{app} worker"], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def quit(self):
+        try:
+            self.driver.quit()
+        finally:
+            self.webdriver.terminate()
+            self.webdriver.wait(10)
+            self.driver_log.close()
+        # The app exits with its window; its engine exits when its stdin closes.
+        deadline = time.time() + 20
+        while self.worker_pids() and time.time() < deadline:
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    return ARTIFACTS
+
+
+@pytest.fixture
+def home(tmp_path, artifacts):
+    """A fresh home folder for each test: settings, data and logs start empty."""
+    return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def model():
+    path = os.environ.get("GEMMA_DESK_TEST_MODEL")
+    assert path and Path(path).exists(), "GEMMA_DESK_TEST_MODEL must name the test model"
+    return path
+
+
+@pytest.fixture
+def start_app(home):
+    started = []
+
+    def start(*args, name="app"):
+        app = App(home, args, name)
+        started.append(app)
+        return app
+
+    yield start
+    for app in started:
+        try:
+            app.quit()
+        except Exception:
+            pass

@@ -1,0 +1,25 @@
+// The stores are made once (App.svelte or the benchmark page) and handed down through context.
+import { getContext, setContext } from 'svelte';
+import type { Ipc } from './ipc';
+import type { AppStore } from './stores/app.svelte';
+import type { ChatStore } from './stores/chat.svelte';
+import type { ConversationsStore } from './stores/conversations.svelte';
+import type { ToastStore } from './stores/toasts.svelte';
+
+export interface Stores {
+  ipc: Ipc;
+  app: AppStore;
+  conversations: ConversationsStore;
+  chat: ChatStore;
+  toasts: ToastStore;
+}
+
+const KEY = Symbol('stores');
+
+export function provideStores(stores: Stores): void {
+  setContext(KEY, stores);
+}
+
+export function useStores(): Stores {
+  return getContext<Stores>(KEY);
+}

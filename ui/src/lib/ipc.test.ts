@@ -1,0 +1,116 @@
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
+import { emit } from '@tauri-apps/api/event';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { AppError, ipc } from './ipc';
+import { conversation, message } from './testing';
+import type { ReplyEvent } from './types';
+
+afterEach(() => clearMocks());
+
+/** Sends `message` on a channel the way the shell does: with its index, possibly out of order. */
+function sendOnChannel(channel: unknown, index: number, payload: ReplyEvent): void {
+  const id = (channel as { id: number }).id;
+  const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
+    .__TAURI_INTERNALS__;
+  internals.runCallback(id, { index, message: payload });
+}
+
+describe('the IPC module', () => {
+  it('sends the contract argument names (camelCase keys)', async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      if (cmd === 'create_conversation') return conversation(1);
+      if (cmd === 'list_conversations') return [];
+      return null;
+    });
+    await ipc.listConversations(50, 10);
+    await ipc.createConversation('Be brief.');
+    await ipc.renameConversation(3, 'New');
+    await ipc.setPinned(3, true);
+    await ipc.switchBranch(3, 8);
+    await ipc.siblingIds(8);
+    await ipc.searchMessages('rust', 20);
+    await ipc.exportConversation(3, 'markdown');
+    await ipc.pickModelFile('mmproj');
+    await ipc.loadModel({ model: '/m.gguf', mmproj: null });
+    await ipc.openExternal('https://example.com');
+    await ipc.stopReply();
+    expect(calls).toEqual([
+      ['list_conversations', { limit: 50, offset: 10 }],
+      ['create_conversation', { systemPrompt: 'Be brief.' }],
+      ['rename_conversation', { id: 3, title: 'New' }],
+      ['set_pinned', { id: 3, pinned: true }],
+      ['switch_branch', { conversationId: 3, messageId: 8 }],
+      ['sibling_ids', { messageId: 8 }],
+      ['search_messages', { query: 'rust', limit: 20 }],
+      ['export_conversation', { id: 3, format: 'markdown' }],
+      ['pick_model_file', { kind: 'mmproj' }],
+      ['load_model', { choice: { model: '/m.gguf', mmproj: null } }],
+      ['open_external', { url: 'https://example.com' }],
+      ['stop_reply', {}],
+    ]);
+  });
+
+  it('turns a rejected { code, message } into an AppError', async () => {
+    mockIPC(() => {
+      throw { code: 'not_found', message: 'conversation 9 not found; was it deleted?' };
+    });
+    const failure = await ipc.openConversation(9).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(AppError);
+    expect(failure).toMatchObject({ code: 'not_found', message: 'conversation 9 not found; was it deleted?' });
+  });
+
+  it('maps unknown codes and plain strings to io errors', () => {
+    expect(AppError.from({ code: 'weird', message: 'x' }).code).toBe('io');
+    expect(AppError.from('boom')).toMatchObject({ code: 'io', message: 'boom' });
+  });
+
+  it('delivers reply events in order, even when they arrive out of order', async () => {
+    const reply = message(2, { role: 'assistant', content: 'ab', status: 'done' });
+    let received: Record<string, unknown> = {};
+    mockIPC((cmd, args) => {
+      if (cmd !== 'send_message') return null;
+      received = args as Record<string, unknown>;
+      const channel = received.onEvent;
+      sendOnChannel(channel, 0, { event: 'started', user: message(1), reply: { ...reply, content: '', status: 'streaming' } });
+      sendOnChannel(channel, 2, { event: 'token', text: 'b' });
+      sendOnChannel(channel, 1, { event: 'token', text: 'a' });
+      sendOnChannel(channel, 3, { event: 'finished', reply, engine_died: null });
+      return reply;
+    });
+    const events: ReplyEvent[] = [];
+    const result = await ipc.sendMessage(7, 'hello', (event) => events.push(event));
+    expect(received.conversationId).toBe(7);
+    expect(received.text).toBe('hello');
+    expect(events.map((e) => e.event)).toEqual(['started', 'token', 'token', 'finished']);
+    expect(events.filter((e) => e.event === 'token').map((e) => (e as { text: string }).text).join('')).toBe('ab');
+    expect(result).toEqual(reply);
+  });
+
+  it('passes messageId and the channel to regenerate and edit', async () => {
+    const seen: [string, string[]][] = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, Object.keys(args as object).sort()]);
+      return message(5);
+    });
+    await ipc.regenerateReply(4, () => {});
+    await ipc.editMessage(3, 'again', () => {});
+    expect(seen).toEqual([
+      ['regenerate_reply', ['messageId', 'onEvent']],
+      ['edit_message', ['messageId', 'onEvent', 'text']],
+    ]);
+  });
+
+  it('listens to the menu events', async () => {
+    mockIPC(() => null, { shouldMockEvents: true });
+    const handler = vi.fn();
+    const stop = await ipc.onMenu(handler);
+    await emit('menu://search');
+    await emit('menu://new-chat');
+    expect(handler.mock.calls).toEqual([['menu://search'], ['menu://new-chat']]);
+    stop();
+    await emit('menu://settings');
+    expect(handler).toHaveBeenCalledTimes(2);
+  });
+});

@@ -1,0 +1,147 @@
+// The only module that talks to Rust. Every command of the IPC contract has one typed function
+// here; the rest of the UI calls these (through the `Ipc` object, which tests can replace).
+import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import type {
+  AppState,
+  BranchMessage,
+  Conversation,
+  EngineStatus,
+  ErrorCode,
+  ExportFormat,
+  Message,
+  ModelChoice,
+  ModelFileKind,
+  OpenedConversation,
+  ReplyEvent,
+  SearchHit,
+  Settings,
+} from './types';
+
+const ERROR_CODES: readonly ErrorCode[] = [
+  'bad_input',
+  'not_found',
+  'busy',
+  'no_model',
+  'engine',
+  'store',
+  'io',
+  'cancelled',
+];
+
+/** A failure reported by Rust (`{ code, message }`), or one of the UI's own turned into that shape. */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'AppError';
+    this.code = code;
+  }
+
+  /** Turns whatever `invoke` rejected with into an AppError. */
+  static from(raw: unknown): AppError {
+    if (raw instanceof AppError) return raw;
+    if (raw && typeof raw === 'object' && 'code' in raw && 'message' in raw) {
+      const { code, message } = raw as { code: unknown; message: unknown };
+      const known = ERROR_CODES.includes(code as ErrorCode);
+      return new AppError(known ? (code as ErrorCode) : 'io', String(message));
+    }
+    if (raw instanceof Error) return new AppError('io', raw.message);
+    return new AppError('io', String(raw));
+  }
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (raw) {
+    throw AppError.from(raw);
+  }
+}
+
+/** Runs a streaming command: `onEvent` receives the reply's events in order. */
+function stream(
+  command: string,
+  args: Record<string, unknown>,
+  onEvent: (event: ReplyEvent) => void,
+): Promise<Message> {
+  const channel = new Channel<ReplyEvent>(onEvent);
+  return call<Message>(command, { ...args, onEvent: channel });
+}
+
+export const MENU_EVENTS = ['menu://new-chat', 'menu://search', 'menu://settings'] as const;
+export type MenuEvent = (typeof MENU_EVENTS)[number];
+
+export const ipc = {
+  appState: () => call<AppState>('app_state'),
+  saveSettings: (settings: Settings) => call<AppState>('save_settings', { settings }),
+  pickModelFile: (kind: ModelFileKind) => call<string | null>('pick_model_file', { kind }),
+  loadModel: (choice: ModelChoice) => call<EngineStatus>('load_model', { choice }),
+  engineStatus: () => call<EngineStatus>('engine_status'),
+
+  listConversations: (limit: number, offset: number) =>
+    call<Conversation[]>('list_conversations', { limit, offset }),
+  createConversation: (systemPrompt: string | null) =>
+    call<Conversation>('create_conversation', { systemPrompt }),
+  openConversation: (id: number) => call<OpenedConversation>('open_conversation', { id }),
+  renameConversation: (id: number, title: string) =>
+    call<Conversation>('rename_conversation', { id, title }),
+  setPinned: (id: number, pinned: boolean) => call<Conversation>('set_pinned', { id, pinned }),
+  deleteConversation: (id: number) => call<null>('delete_conversation', { id }),
+  restoreConversation: (id: number) => call<Conversation>('restore_conversation', { id }),
+  searchMessages: (query: string, limit: number) =>
+    call<SearchHit[]>('search_messages', { query, limit }),
+
+  sendMessage: (conversationId: number, text: string, onEvent: (e: ReplyEvent) => void) =>
+    stream('send_message', { conversationId, text }, onEvent),
+  regenerateReply: (messageId: number, onEvent: (e: ReplyEvent) => void) =>
+    stream('regenerate_reply', { messageId }, onEvent),
+  editMessage: (messageId: number, text: string, onEvent: (e: ReplyEvent) => void) =>
+    stream('edit_message', { messageId, text }, onEvent),
+  stopReply: () => call<null>('stop_reply'),
+  switchBranch: (conversationId: number, messageId: number) =>
+    call<BranchMessage[]>('switch_branch', { conversationId, messageId }),
+  siblingIds: (messageId: number) => call<number[]>('sibling_ids', { messageId }),
+
+  exportConversation: (id: number, format: ExportFormat) =>
+    call<string | null>('export_conversation', { id, format }),
+  importConversation: () => call<Conversation | null>('import_conversation'),
+  openExternal: (url: string) => call<null>('open_external', { url }),
+  openLog: () => call<null>('open_log'),
+
+  /** Listens to the shell's menu events; resolves to a function that stops listening. */
+  onMenu: async (handler: (event: MenuEvent) => void): Promise<UnlistenFn> => {
+    const stops = await Promise.all(MENU_EVENTS.map((name) => listen(name, () => handler(name))));
+    return () => stops.forEach((stop) => stop());
+  },
+};
+
+export type Ipc = typeof ipc;
+
+/** Every command name the UI may invoke: kept in step with the shell's registered commands. */
+export const COMMANDS = [
+  'app_state',
+  'save_settings',
+  'pick_model_file',
+  'load_model',
+  'engine_status',
+  'list_conversations',
+  'create_conversation',
+  'open_conversation',
+  'rename_conversation',
+  'set_pinned',
+  'delete_conversation',
+  'restore_conversation',
+  'search_messages',
+  'send_message',
+  'regenerate_reply',
+  'edit_message',
+  'stop_reply',
+  'switch_branch',
+  'sibling_ids',
+  'export_conversation',
+  'import_conversation',
+  'open_external',
+  'open_log',
+] as const;

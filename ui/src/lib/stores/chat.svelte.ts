@@ -1,0 +1,251 @@
+// The open conversation and the reply being streamed into it.
+//
+// A reply moves through explicit phases:
+//   idle → waiting (request sent) → [loading (engine loading the model)] → prompt (started, the
+//   prompt is being read) → generating (tokens arriving) → idle (finished: done, stopped,
+//   interrupted or error; or the request rejected, e.g. `busy`).
+// Tokens are buffered and flushed into `streamText` at most once per animation frame.
+import { SvelteMap } from 'svelte/reactivity';
+import { AppError, type Ipc } from '../ipc';
+import type { BranchMessage, Conversation, Message, ReplyEvent } from '../types';
+
+export type ReplyPhase = 'idle' | 'waiting' | 'loading' | 'prompt' | 'generating';
+
+type ChatIpc = Pick<
+  Ipc,
+  'openConversation' | 'sendMessage' | 'regenerateReply' | 'editMessage' | 'stopReply' | 'switchBranch' | 'siblingIds'
+>;
+
+export interface ChatHooks {
+  /** A notice from the engine (e.g. old turns left out to fit the context). */
+  onNotice?: (message: string) => void;
+  /** A request failed (not counting a user's own stop). */
+  onError?: (error: AppError) => void;
+  /** A reply ended; the conversation's title or time may have changed. */
+  onFinished?: (conversationId: number) => void;
+}
+
+/** Schedules `flush` for the next frame; returns a handle for `cancel`. */
+export interface FrameScheduler {
+  request: (flush: () => void) => number;
+  cancel: (handle: number) => void;
+}
+
+const animationFrames: FrameScheduler = {
+  request: (flush) => requestAnimationFrame(flush),
+  cancel: (handle) => cancelAnimationFrame(handle),
+};
+
+type Mode = { kind: 'send' } | { kind: 'edit'; messageId: number } | { kind: 'regenerate'; messageId: number };
+
+function asBranchEntry(message: Message, siblingIndex = 1, siblingCount = 1): BranchMessage {
+  return { message, sibling_index: siblingIndex, sibling_count: siblingCount, attachments: [] };
+}
+
+export class ChatStore {
+  conversation = $state<Conversation | null>(null);
+  branch = $state<BranchMessage[]>([]);
+  phase = $state<ReplyPhase>('idle');
+  /** The conversation the running reply belongs to. */
+  streamConversationId = $state<number | null>(null);
+  /** The id of the reply being streamed, once 'started' has named it. */
+  streamReplyId = $state<number | null>(null);
+  /** The streamed text so far (flushed once per frame). */
+  streamText = $state('');
+  /** The user message being edited in place, if any. */
+  editingId = $state<number | null>(null);
+  /** Why the engine died, for replies that came back interrupted in this session. */
+  readonly deaths = new SvelteMap<number, string>();
+
+  private pending = '';
+  private frame: number | null = null;
+  private readonly ipc: ChatIpc;
+  private readonly hooks: ChatHooks;
+  private readonly frames: FrameScheduler;
+
+  constructor(ipc: ChatIpc, hooks: ChatHooks = {}, frames: FrameScheduler = animationFrames) {
+    this.ipc = ipc;
+    this.hooks = hooks;
+    this.frames = frames;
+  }
+
+  get busy(): boolean {
+    return this.phase !== 'idle';
+  }
+
+  async open(id: number): Promise<void> {
+    const opened = await this.ipc.openConversation(id);
+    this.conversation = opened.conversation;
+    this.branch = opened.branch;
+  }
+
+  close(): void {
+    this.conversation = null;
+    this.branch = [];
+  }
+
+  /** Re-reads the open conversation (after a reply, to learn the real sibling counts). */
+  async refresh(): Promise<void> {
+    if (this.conversation) await this.open(this.conversation.id);
+  }
+
+  /** The text to show for a message: the live stream for the reply being written. */
+  textOf(message: Message): string {
+    return message.id === this.streamReplyId ? this.streamText : message.content;
+  }
+
+  send(text: string): Promise<Message | null> {
+    const conversation = this.conversation;
+    if (!conversation) return Promise.resolve(null);
+    return this.run(conversation.id, { kind: 'send' }, (onEvent) =>
+      this.ipc.sendMessage(conversation.id, text, onEvent),
+    );
+  }
+
+  regenerate(messageId: number): Promise<Message | null> {
+    const conversation = this.conversation;
+    if (!conversation) return Promise.resolve(null);
+    return this.run(conversation.id, { kind: 'regenerate', messageId }, (onEvent) =>
+      this.ipc.regenerateReply(messageId, onEvent),
+    );
+  }
+
+  edit(messageId: number, text: string): Promise<Message | null> {
+    const conversation = this.conversation;
+    if (!conversation) return Promise.resolve(null);
+    return this.run(conversation.id, { kind: 'edit', messageId }, (onEvent) =>
+      this.ipc.editMessage(messageId, text, onEvent),
+    );
+  }
+
+  async stop(): Promise<void> {
+    if (this.busy) await this.ipc.stopReply();
+  }
+
+  /** Shows the previous (-1) or next (+1) sibling of a message of the branch. */
+  async switchSibling(messageId: number, step: -1 | 1): Promise<void> {
+    const conversation = this.conversation;
+    if (!conversation || this.busy) return;
+    const ids = await this.ipc.siblingIds(messageId);
+    const target = ids[ids.indexOf(messageId) + step];
+    if (target === undefined) return;
+    const branch = await this.ipc.switchBranch(conversation.id, target);
+    if (this.conversation?.id === conversation.id) this.branch = branch;
+  }
+
+  private async run(
+    conversationId: number,
+    mode: Mode,
+    start: (onEvent: (event: ReplyEvent) => void) => Promise<Message>,
+  ): Promise<Message | null> {
+    if (this.busy) {
+      this.hooks.onError?.(new AppError('busy', 'A reply is still being written; stop it first or wait.'));
+      return null;
+    }
+    this.phase = 'waiting';
+    this.streamConversationId = conversationId;
+    this.streamReplyId = null;
+    this.streamText = '';
+    this.pending = '';
+    let finished = false;
+    try {
+      const reply = await start((event) => {
+        if (event.event === 'finished') finished = true;
+        this.handle(conversationId, mode, event);
+      });
+      if (!finished) this.finish(conversationId, reply, null);
+      return reply;
+    } catch (raw) {
+      const error = AppError.from(raw);
+      this.endStream();
+      if (error.code !== 'cancelled') this.hooks.onError?.(error);
+      await this.refreshIfShowing(conversationId);
+      return null;
+    }
+  }
+
+  /** Applies one event of the running reply. */
+  private handle(conversationId: number, mode: Mode, event: ReplyEvent): void {
+    switch (event.event) {
+      case 'started':
+        this.streamReplyId = event.reply.id;
+        this.streamText = event.reply.content;
+        if (this.phase !== 'loading') this.phase = 'prompt';
+        if (this.showing(conversationId)) this.placeStarted(mode, event.user, event.reply);
+        break;
+      case 'loading':
+        this.phase = 'loading';
+        break;
+      case 'token':
+        this.phase = 'generating';
+        this.pending += event.text;
+        this.frame ??= this.frames.request(() => this.flush());
+        break;
+      case 'notice':
+        this.hooks.onNotice?.(event.message);
+        break;
+      case 'finished':
+        this.finish(conversationId, event.reply, event.engine_died);
+        break;
+    }
+  }
+
+  private placeStarted(mode: Mode, user: Message | null, reply: Message): void {
+    if (mode.kind === 'send') {
+      const added = user ? [asBranchEntry(user), asBranchEntry(reply)] : [asBranchEntry(reply)];
+      this.branch = [...this.branch, ...added];
+      return;
+    }
+    const at = this.branch.findIndex((entry) => entry.message.id === mode.messageId);
+    const cut = at < 0 ? this.branch.length : at;
+    const old = this.branch[at];
+    const count = old ? old.sibling_count + 1 : 1;
+    const head = this.branch.slice(0, cut);
+    if (mode.kind === 'edit' && user) {
+      this.branch = [...head, asBranchEntry(user, count, count), asBranchEntry(reply)];
+    } else {
+      this.branch = [...head, asBranchEntry(reply, count, count)];
+    }
+  }
+
+  private flush(): void {
+    if (this.frame !== null) this.frames.cancel(this.frame);
+    this.frame = null;
+    if (this.pending) {
+      this.streamText += this.pending;
+      this.pending = '';
+    }
+  }
+
+  private finish(conversationId: number, reply: Message, engineDied: string | null): void {
+    this.flush();
+    if (engineDied) this.deaths.set(reply.id, engineDied);
+    if (this.showing(conversationId)) {
+      this.branch = this.branch.map((entry) => (entry.message.id === reply.id ? { ...entry, message: reply } : entry));
+    }
+    this.endStream();
+    this.hooks.onFinished?.(conversationId);
+    void this.refreshIfShowing(conversationId);
+  }
+
+  private endStream(): void {
+    this.flush();
+    this.phase = 'idle';
+    this.streamConversationId = null;
+    this.streamReplyId = null;
+    this.streamText = '';
+  }
+
+  private showing(conversationId: number): boolean {
+    return this.conversation?.id === conversationId;
+  }
+
+  private async refreshIfShowing(conversationId: number): Promise<void> {
+    if (!this.showing(conversationId)) return;
+    try {
+      await this.open(conversationId);
+    } catch {
+      // The branch already shows the reply; the sibling counts catch up on the next open.
+    }
+  }
+}

@@ -1,0 +1,217 @@
+import { describe, expect, it, vi } from 'vitest';
+import { AppError, type Ipc } from '../ipc';
+import { conversation, entry, message } from '../testing';
+import type { Message, ReplyEvent } from '../types';
+import { ChatStore, type FrameScheduler } from './chat.svelte';
+import { ConversationsStore, sortConversations } from './conversations.svelte';
+
+describe('conversation list ordering', () => {
+  it('puts pinned conversations first, then the most recently updated', () => {
+    const sorted = sortConversations([
+      conversation(1, { updated_at: 10 }),
+      conversation(2, { updated_at: 30 }),
+      conversation(3, { updated_at: 5, pinned: true }),
+      conversation(4, { updated_at: 20 }),
+      conversation(5, { updated_at: 1, pinned: true }),
+    ]);
+    expect(sorted.map((c) => c.id)).toEqual([3, 5, 2, 4, 1]);
+  });
+
+  it('moves a conversation to its new place when it is pinned, renamed or updated', async () => {
+    const ipc = {
+      listConversations: vi.fn(async () => [conversation(2, { updated_at: 20 }), conversation(1, { updated_at: 10 })]),
+      setPinned: vi.fn(async (id: number, pinned: boolean) => conversation(id, { updated_at: 10, pinned })),
+    } as unknown as Ipc;
+    const store = new ConversationsStore(ipc);
+    await store.load();
+    expect(store.items.map((c) => c.id)).toEqual([2, 1]);
+    await store.togglePin(1);
+    expect(ipc.setPinned).toHaveBeenCalledWith(1, true);
+    expect(store.items.map((c) => c.id), 'the pinned one goes on top').toEqual([1, 2]);
+    store.upsert(conversation(3, { updated_at: 99 }));
+    expect(store.items.map((c) => c.id), 'a new one goes under the pinned').toEqual([1, 3, 2]);
+  });
+
+  it('takes a deleted conversation out and puts it back on restore', async () => {
+    const ipc = {
+      listConversations: vi.fn(async () => [conversation(2), conversation(1)]),
+      deleteConversation: vi.fn(async () => null),
+      restoreConversation: vi.fn(async (id: number) => conversation(id)),
+    } as unknown as Ipc;
+    const store = new ConversationsStore(ipc);
+    await store.load();
+    const removed = await store.remove(2);
+    expect(removed?.id).toBe(2);
+    expect(store.items.map((c) => c.id)).toEqual([1]);
+    await store.restore(2);
+    expect(store.items.map((c) => c.id)).toEqual([2, 1]);
+  });
+});
+
+/** A frame scheduler the test advances by hand. */
+function manualFrames(): FrameScheduler & { run: () => void; pending: number } {
+  let queued: (() => void) | null = null;
+  const frames = {
+    pending: 0,
+    request(flush: () => void) {
+      queued = flush;
+      frames.pending++;
+      return frames.pending;
+    },
+    cancel() {
+      queued = null;
+    },
+    run() {
+      const flush = queued;
+      queued = null;
+      flush?.();
+    },
+  };
+  return frames;
+}
+
+function chatIpc(reply: (emit: (event: ReplyEvent) => void) => Promise<Message>, stored: Message[] = []) {
+  const user = message(11, { role: 'user', content: 'hi' });
+  return {
+    user,
+    ipc: {
+      openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: stored.map((m) => entry(m)) })),
+      sendMessage: vi.fn((_id: number, _text: string, onEvent: (event: ReplyEvent) => void) => reply(onEvent)),
+      stopReply: vi.fn(async () => null),
+    } as unknown as Ipc,
+  };
+}
+
+describe('the streaming reply', () => {
+  it('goes started → tokens (flushed once per frame) → finished', async () => {
+    const frames = manualFrames();
+    const streaming = message(12, { role: 'assistant', content: '', status: 'streaming' });
+    const done = message(12, { role: 'assistant', content: 'Hello there', status: 'done' });
+    let emit!: (event: ReplyEvent) => void;
+    let resolve!: (m: Message) => void;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise((r) => (resolve = r));
+    });
+    const onFinished = vi.fn();
+    const chat = new ChatStore(ipc, { onFinished }, frames);
+    await chat.open(1);
+    const sent = chat.send('hi');
+    expect(chat.phase).toBe('waiting');
+
+    emit({ event: 'started', user, reply: streaming });
+    expect(chat.phase, 'the prompt is being read').toBe('prompt');
+    expect(chat.branch.map((e) => e.message.id)).toEqual([11, 12]);
+
+    emit({ event: 'token', text: 'Hel' });
+    emit({ event: 'token', text: 'lo' });
+    expect(chat.phase).toBe('generating');
+    expect(chat.streamText, 'tokens wait for the next frame').toBe('');
+    expect(frames.pending, 'one frame requested for many tokens').toBe(1);
+    frames.run();
+    expect(chat.textOf(streaming)).toBe('Hello');
+
+    emit({ event: 'token', text: ' there' });
+    emit({ event: 'finished', reply: done, engine_died: null });
+    expect(chat.phase).toBe('idle');
+    expect(chat.branch[1].message.content, 'the final reply replaces the streamed one').toBe('Hello there');
+    resolve(done);
+    await expect(sent).resolves.toEqual(done);
+    expect(onFinished).toHaveBeenCalledWith(1);
+  });
+
+  it('shows the engine loading before the reply starts', async () => {
+    let emit!: (event: ReplyEvent) => void;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise(() => {});
+    });
+    const chat = new ChatStore(ipc, {}, manualFrames());
+    await chat.open(1);
+    void chat.send('hi');
+    emit({ event: 'loading' });
+    expect(chat.phase).toBe('loading');
+    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'token', text: 'x' });
+    expect(chat.phase).toBe('generating');
+  });
+
+  it('keeps the partial reply and the cause when the engine dies', async () => {
+    const interrupted = message(12, { role: 'assistant', content: 'Partial', status: 'interrupted' });
+    const { ipc, user } = chatIpc(async (emit) => {
+      emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+      emit({ event: 'token', text: 'Partial' });
+      emit({ event: 'finished', reply: interrupted, engine_died: 'killed by signal 9' });
+      return interrupted;
+    });
+    const stored: Message[] = [];
+    Object.assign(ipc, { openConversation: vi.fn(async () => ({ conversation: conversation(1), branch: stored.map((m) => entry(m)) })) });
+    stored.push(message(11), interrupted);
+    const chat = new ChatStore(ipc, {}, manualFrames());
+    await chat.open(1);
+    await chat.send('hi');
+    expect(chat.phase).toBe('idle');
+    expect(chat.deaths.get(12)).toBe('killed by signal 9');
+    expect(chat.branch[1].message.status).toBe('interrupted');
+  });
+
+  it('reports busy and goes back to idle when the shell refuses a second reply', async () => {
+    const { ipc } = chatIpc(async () => {
+      throw { code: 'busy', message: 'a reply is already running; stop it first' };
+    });
+    const onError = vi.fn();
+    const chat = new ChatStore(ipc, { onError }, manualFrames());
+    await chat.open(1);
+    await expect(chat.send('hi')).resolves.toBeNull();
+    expect(chat.phase).toBe('idle');
+    expect(onError).toHaveBeenCalledTimes(1);
+    const error = onError.mock.calls[0][0];
+    expect(error).toBeInstanceOf(AppError);
+    expect(error.code).toBe('busy');
+  });
+
+  it('does not start a second reply while one runs', async () => {
+    const { ipc } = chatIpc(() => new Promise(() => {}));
+    const onError = vi.fn();
+    const chat = new ChatStore(ipc, { onError }, manualFrames());
+    await chat.open(1);
+    void chat.send('one');
+    await expect(chat.send('two')).resolves.toBeNull();
+    expect(ipc.sendMessage).toHaveBeenCalledTimes(1);
+    expect(onError.mock.calls[0][0].code).toBe('busy');
+  });
+
+  it('places a regenerated reply as the newest sibling of the old one', async () => {
+    const old = message(12, { role: 'assistant' });
+    let emit!: (event: ReplyEvent) => void;
+    const ipc = {
+      openConversation: vi.fn(async () => ({ conversation: conversation(1), branch: [entry(message(11)), entry(old)] })),
+      regenerateReply: vi.fn((_id: number, onEvent: (event: ReplyEvent) => void) => {
+        emit = onEvent;
+        return new Promise(() => {});
+      }),
+    } as unknown as Ipc;
+    const chat = new ChatStore(ipc, {}, manualFrames());
+    await chat.open(1);
+    void chat.regenerate(12);
+    emit({ event: 'started', user: null, reply: message(13, { role: 'assistant', status: 'streaming', content: '' }) });
+    expect(chat.branch.map((e) => [e.message.id, e.sibling_index, e.sibling_count])).toEqual([
+      [11, 1, 1],
+      [13, 2, 2],
+    ]);
+  });
+
+  it('switches to a sibling by the ids the shell lists', async () => {
+    const ipc = {
+      openConversation: vi.fn(async () => ({ conversation: conversation(1), branch: [] })),
+      siblingIds: vi.fn(async () => [5, 9, 14]),
+      switchBranch: vi.fn(async () => [entry(message(14), 3, 3)]),
+    } as unknown as Ipc;
+    const chat = new ChatStore(ipc, {}, manualFrames());
+    await chat.open(1);
+    await chat.switchSibling(9, 1);
+    expect(ipc.switchBranch).toHaveBeenCalledWith(1, 14);
+    await chat.switchSibling(5, -1);
+    expect(ipc.switchBranch, 'no sibling before the first').toHaveBeenCalledTimes(1);
+  });
+});

@@ -1,0 +1,27 @@
+import { mount } from 'svelte';
+import './app.css';
+import App from './App.svelte';
+import { ipc } from './lib/ipc';
+import { AppStore } from './lib/stores/app.svelte';
+import { ChatStore } from './lib/stores/chat.svelte';
+import { ConversationsStore } from './lib/stores/conversations.svelte';
+import { ToastStore } from './lib/stores/toasts.svelte';
+import { applyTheme } from './lib/theme';
+
+const target = document.getElementById('app')!;
+applyTheme('system');
+
+if (location.hash === '#bench-stream') {
+  // The benchmark page: the real chat view fed by a synthetic stream, no IPC at all.
+  import('./bench/run').then(({ mountBench }) => mountBench(target));
+} else {
+  const toasts = new ToastStore();
+  const conversations = new ConversationsStore(ipc);
+  const chat = new ChatStore(ipc, {
+    onNotice: (message) => toasts.show(message),
+    onError: (error) => toasts.error(error),
+    onFinished: () => void conversations.load().catch(() => {}),
+  });
+  const app = new AppStore(ipc);
+  mount(App, { target, props: { stores: { ipc, app, conversations, chat, toasts } } });
+}
