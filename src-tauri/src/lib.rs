@@ -100,17 +100,16 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, launch: Launch) -> Result<(), Stri
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
 
     let settings_path = config.join("settings.json");
-    let (mut settings, warning) = Settings::load(&settings_path);
+    let (settings, warning) = Settings::load(&settings_path);
     if let Some(warning) = warning {
         tracing::warn!("{warning}");
     }
-    if launch.model.is_some() {
-        settings.model = launch.model;
-    }
+    // A model given at start is remembered once it has loaded, like one chosen in the window.
+    let startup_model = launch.model.or_else(|| settings.model.clone());
     let worker = WorkerCommand::current_exe(&["worker"]).map_err(|e| format!("cannot find this program: {e}"))?;
     let paths = AppPaths { settings: settings_path, logs };
-    let state = tauri::async_runtime::block_on(AppState::open(paths, settings.clone(), worker))?;
-    if let Some(choice) = &settings.model {
+    let state = tauri::async_runtime::block_on(AppState::open(paths, settings, worker))?;
+    if let Some(choice) = &startup_model {
         state.chat.announce_load(choice);
     }
     app.manage(state);
@@ -121,7 +120,7 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, launch: Launch) -> Result<(), Stri
         .and_then(tauri::WebviewWindowBuilder::build)
         .map_err(|e| format!("cannot open the window: {e}"))?;
 
-    if let Some(choice) = settings.model {
+    if let Some(choice) = startup_model {
         // Loads while the window opens; the window follows the engine's status until ready.
         let app = app.handle().clone();
         tauri::async_runtime::spawn(async move {

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support.ui import WebDriverWait
@@ -64,7 +64,21 @@ class App:
         self.shots = 0
 
     def wait(self, condition, timeout=60, message=""):
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(lambda d: condition(), message)
+        # The UI re-renders while a reply streams: an element found a moment ago may be gone.
+        wait = WebDriverWait(
+            self.driver, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+        )
+        return wait.until(lambda d: condition(), message)
+
+    def click(self, find, attempts=20):
+        """Clicks what `find()` returns, finding it again if it was re-rendered in between."""
+        for attempt in range(attempts):
+            try:
+                return find().click()
+            except StaleElementReferenceException:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(0.1)
 
     def find(self, testid, timeout=30):
         return self.wait(lambda: self.visible(testid), timeout, f"{testid} never appeared")

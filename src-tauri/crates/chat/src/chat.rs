@@ -93,7 +93,8 @@ pub enum ChatEvent {
     Finished {
         /// The stored reply.
         reply: Message,
-        /// Why the engine died, when it did.
+        /// Why the engine died, when it did (the text so far is kept; the next reply starts a
+        /// fresh engine).
         engine_died: Option<String>,
     },
 }
@@ -191,7 +192,7 @@ impl Chat {
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
         check_text(text)?;
-        let _turn = self.begin_turn()?;
+        let _turn = self.begin_turn().await?;
         let leaf = self.store.conversation(conversation).await?.current_leaf_id;
         let user = self.store.add_message(conversation, leaf, Role::User, text, now()).await?;
         self.reply_after(user.clone(), Some(user), sampling, sink).await
@@ -205,7 +206,7 @@ impl Chat {
         sampling: &SamplingParams,
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
-        let _turn = self.begin_turn()?;
+        let _turn = self.begin_turn().await?;
         let old = self.store.message(reply).await?;
         if old.role != Role::Assistant {
             return Err(ChatError::BadInput(format!(
@@ -227,7 +228,7 @@ impl Chat {
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
         check_text(text)?;
-        let _turn = self.begin_turn()?;
+        let _turn = self.begin_turn().await?;
         let old = self.store.message(message).await?;
         if old.role != Role::User {
             return Err(ChatError::BadInput(format!(
@@ -248,8 +249,14 @@ impl Chat {
         self.cancel.cancel();
     }
 
-    fn begin_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, ChatError> {
-        let turn = self.turn.try_lock().map_err(|_| ChatError::Busy)?;
+    /// Takes the turn: waits for a model that is loading (a message typed while the app starts
+    /// is answered when the model is ready), refuses while another reply runs.
+    async fn begin_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, ChatError> {
+        let turn = match self.turn.try_lock() {
+            Ok(turn) => turn,
+            Err(_) if self.engine_status().state == EngineState::Loading => self.turn.lock().await,
+            Err(_) => return Err(ChatError::Busy),
+        };
         if lock(&self.engine).model().is_none() {
             return Err(ChatError::NoModel);
         }
@@ -304,9 +311,7 @@ impl Chat {
                 for notice in &reply.notices {
                     sink(ChatEvent::Notice { message: notice.clone() });
                 }
-                let died = reply.worker_death.as_ref().map(|death| {
-                    format!("{death}; the text so far is kept and your next message starts a fresh engine")
-                });
+                let died = reply.worker_death.as_ref().map(ToString::to_string);
                 (reply_status(reply.stop_reason), None, reply_stats(reply.figures.as_ref()), died)
             }
             Err(error) => (MessageStatus::Error, Some(error.to_string()), ReplyStats::default(), None),

@@ -47,7 +47,12 @@ pub struct WorkerDeath {
 impl fmt::Display for WorkerDeath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "the engine process stopped ({})", self.status)?;
-        if let Some(last) = self.stderr_tail.iter().rev().find(|line| !line.trim().is_empty()) {
+        // llama.cpp logs a lot at info level; only an error line explains a death.
+        let explains = |line: &&String| {
+            let line = line.to_lowercase();
+            ["error", "assert", "abort", "fail", "out of memory"].iter().any(|word| line.contains(word))
+        };
+        if let Some(last) = self.stderr_tail.iter().rev().find(explains) {
             write!(f, "; its last words: {}", last.trim())?;
         }
         Ok(())

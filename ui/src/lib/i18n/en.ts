@@ -53,7 +53,8 @@ export const en = {
   'message.stopped': 'Stopped',
   'message.error': 'The reply failed: {error}',
   'message.interrupted':
-    'The engine stopped: {cause}; the partial reply is kept. Your next message starts a fresh engine.',
+    'The engine stopped: {cause}. The partial reply is kept; your next message starts a fresh engine.',
+  'message.interruptedEarlier': 'This reply was cut short when the engine or the app stopped; the partial reply is kept.',
   'message.previous': 'Previous version',
   'message.next': 'Next version',
   'message.branch': '{index} / {count}',

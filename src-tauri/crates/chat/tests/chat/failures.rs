@@ -16,6 +16,7 @@ pub fn tests() -> Vec<Trial> {
         ),
         trial("a_second_reply_while_one_runs_is_refused", a_second_reply_while_one_runs_is_refused),
         trial("bad_requests_are_refused_and_store_nothing", bad_requests_are_refused_and_store_nothing),
+        trial("a_message_sent_while_the_model_loads_waits_for_it", a_message_sent_while_the_model_loads_waits_for_it),
         trial(
             "a_damaged_model_file_is_refused_before_the_engine_sees_it",
             a_damaged_model_file_is_refused_before_the_engine_sees_it,
@@ -120,6 +121,20 @@ async fn bad_requests_are_refused_and_store_nothing() {
     let json = serde_json::to_value(&wrong_role).unwrap();
     assert_eq!(json["code"], "bad_input");
     assert!(json["message"].as_str().unwrap().contains("only your messages can be edited"));
+}
+
+async fn a_message_sent_while_the_model_loads_waits_for_it() {
+    let fixture = Fixture::new().await;
+    let conversation = fixture.conversation(None).await;
+    let chat = fixture.chat.clone();
+    let choice = ModelChoice { model: test_model(), mmproj: None };
+    let loading = tokio::spawn(async move { chat.load_model(&choice, EngineTuning::default()).await });
+    while fixture.chat.engine_status().state != EngineState::Loading {
+        tokio::task::yield_now().await;
+    }
+    let reply = fixture.chat.send(conversation.id, "Hello", &greedy(4), |_| {}).await.unwrap();
+    assert_eq!(reply.status, MessageStatus::Done);
+    loading.await.unwrap().unwrap();
 }
 
 async fn a_damaged_model_file_is_refused_before_the_engine_sees_it() {
