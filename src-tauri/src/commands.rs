@@ -8,15 +8,12 @@ use gemma_desk_engine::Sampling;
 use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Emitter, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
 
 use crate::dialogs::{self, FileKind};
 use crate::error::{AppError, CommandResult};
 use crate::state::AppState;
-
-/// The event the window hears when the engine's state changes.
-pub const ENGINE_STATUS_EVENT: &str = "engine://status";
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_SYSTEM_PROMPT_CHARS: usize = 20_000;
@@ -79,28 +76,21 @@ pub async fn pick_model_file<R: Runtime>(app: AppHandle<R>, kind: FileKind) -> C
 }
 
 #[tauri::command]
-pub async fn load_model<R: Runtime>(
-    app: AppHandle<R>,
-    state: State<'_, AppState>,
-    choice: ModelChoice,
-) -> CommandResult<EngineStatus> {
+pub async fn load_model(state: State<'_, AppState>, choice: ModelChoice) -> CommandResult<EngineStatus> {
     for path in std::iter::once(&choice.model).chain(&choice.mmproj) {
         if !path.is_absolute() {
             return Err(AppError::bad_input(format!("the model path must be absolute, got {}", path.display())));
         }
     }
-    let loading = state.chat.load_model(&choice, state.settings().tuning());
-    let _ = app.emit(ENGINE_STATUS_EVENT, state.chat.engine_status());
-    let loaded = loading.await;
-    let status = state.chat.engine_status();
-    let _ = app.emit(ENGINE_STATUS_EVENT, &status);
-    loaded?;
+    // Remembered once the files check out, so that closing the app mid-load keeps the choice.
+    state.chat.check_model(&choice)?;
     let mut settings = state.settings();
     if settings.model.as_ref() != Some(&choice) {
-        settings.model = Some(choice);
+        settings.model = Some(choice.clone());
         state.save_settings(settings)?;
     }
-    Ok(status)
+    state.chat.load_model(&choice, state.settings().tuning()).await?;
+    Ok(state.chat.engine_status())
 }
 
 #[tauri::command]

@@ -124,8 +124,7 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, launch: Launch) -> Result<(), Stri
         // Loads while the window opens; the window follows the engine's status until ready.
         let app = app.handle().clone();
         tauri::async_runtime::spawn(async move {
-            let state = app.state::<AppState>();
-            if let Err(error) = commands::load_model(app.clone(), state.clone(), choice).await {
+            if let Err(error) = commands::load_model(app.state::<AppState>(), choice).await {
                 tracing::warn!("the chosen model did not load: {}", error.message);
             }
         });

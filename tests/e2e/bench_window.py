@@ -1,7 +1,8 @@
 """Benchmark of the desktop shell (prints JSON): time from process start to the first painted,
 usable window; the shell's memory (app process + WebKit processes, without the engine worker)
 with and without a loaded model; frames per second of the chat view while a synthetic stream
-of 1,000 tokens/s of markdown renders. Targets: <= 1 s, <= 150 MB beyond the model, >= 55 fps.
+of 1,000 tokens/s of markdown renders, and, as a same-run reference, of the window doing nothing
+but requestAnimationFrame (raf_reference; the ratio is chat_view_fps_ratio_to_reference). Targets: <= 1 s, <= 150 MB beyond the model, >= 55 fps.
 
 Run it like the window tests: dbus-run-session -- xvfb-run -a python3 tests/e2e/bench_window.py
 with GEMMA_DESK_APP and GEMMA_DESK_TEST_MODEL set."""
@@ -53,10 +54,7 @@ def pss_mb(pid):
 
 
 def app_pid():
-    app = os.environ["GEMMA_DESK_APP"]
-    pids = subprocess.run(["pgrep", "-f", f"^{app}$|^{app} "], capture_output=True, text=True).stdout.split()
-    mains = [int(p) for p in pids if "worker" not in Path(f"/proc/{p}/cmdline").read_text()]
-    return mains[0]
+    return next(pid for pid, worker in conftest.app_processes() if not worker)
 
 
 def shell_memory(pid, workers):
@@ -77,6 +75,30 @@ def ready_time(app):
         "  else setTimeout(check, 5);"
         "};"
         "check();"
+    )
+
+
+def raf_reference(app, seconds=10):
+    """fps of the same window doing nothing but requestAnimationFrame (same run, same machine
+    load): what the chat view's fps is compared with."""
+    return app.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1], seconds = arguments[0];"
+        "const times = [];"
+        "const tick = (now) => {"
+        "  times.push(now);"
+        "  if (now - times[0] < seconds * 1000) { requestAnimationFrame(tick); return; }"
+        "  const perSecond = new Array(seconds).fill(0); let longest = 0;"
+        "  for (let i = 1; i < times.length; i++) {"
+        "    const b = Math.floor((times[i] - times[0]) / 1000); if (b < seconds) perSecond[b]++;"
+        "    longest = Math.max(longest, times[i] - times[i - 1]);"
+        "  }"
+        "  const sorted = [...perSecond].sort((a, b) => a - b);"
+        "  done({ seconds, frames: times.length - 1,"
+        "    fps_mean: Math.round((times.length - 1) / ((times[times.length - 1] - times[0]) / 1000) * 10) / 10,"
+        "    fps_p5: sorted[Math.floor(0.05 * (sorted.length - 1))], longest_frame_ms: Math.round(longest * 10) / 10 });"
+        "};"
+        "requestAnimationFrame(tick);",
+        seconds,
     )
 
 
@@ -105,11 +127,16 @@ def main():
     results["shell_memory_mb_with_model"] = round(shell_memory(pid, workers), 1)
     results["engine_worker_memory_mb"] = round(sum(pss_mb(w) for w in workers), 1)
 
+    app.driver.set_script_timeout(60)
+    results["raf_reference"] = raf_reference(app)
+
     app.driver.execute_script("location.hash = '#bench-stream'; location.reload();")
     result = app.wait(lambda: app.driver.execute_script(
         "const r = document.getElementById('bench-result'); return r && r.textContent ? r.textContent : null;"
     ), 120, "the streaming benchmark did not finish")
     results["chat_view_stream"] = json.loads(result)
+    reference = results["raf_reference"]["fps_mean"]
+    results["chat_view_fps_ratio_to_reference"] = round(results["chat_view_stream"]["fps_mean"] / reference, 3) if reference else None
     app.screenshot("bench-stream")
     app.quit()
 

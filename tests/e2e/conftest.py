@@ -30,7 +30,7 @@ def free_port():
 class App:
     """One start of the app, and the WebDriver session that drives its window."""
 
-    def __init__(self, home, args, name):
+    def __init__(self, home, args, name, extra_env=None):
         self.home = home
         self.name = name
         self.port = free_port()
@@ -43,6 +43,7 @@ class App:
             GEMMA_DESK_DIALOG_SAVE_DIR=str(home / "exports"),
             TAURI_WEBVIEW_AUTOMATION="true",
         )
+        env.update(extra_env or {})
         (home / "exports").mkdir(parents=True, exist_ok=True)
         self.driver_log = open(ARTIFACTS / f"{name}-webdriver.log", "w")
         self.webdriver = subprocess.Popen(
@@ -108,21 +109,40 @@ class App:
 
     def worker_pids(self):
         """The engine worker processes of this app (it runs itself with `worker`)."""
-        app = os.environ["GEMMA_DESK_APP"]
-        out = subprocess.run(["pgrep", "-f", f"^{app} worker"], capture_output=True, text=True).stdout
-        return [int(pid) for pid in out.split()]
+        return [pid for pid, worker in app_processes() if worker]
 
     def quit(self):
+        try:
+            # As a user would: close the window (the app exits with its last window).
+            self.driver.close()
+        except WebDriverException:
+            pass
         try:
             self.driver.quit()
         finally:
             self.webdriver.terminate()
             self.webdriver.wait(10)
             self.driver_log.close()
-        # The app exits with its window; its engine exits when its stdin closes.
-        deadline = time.time() + 20
-        while self.worker_pids() and time.time() < deadline:
+        # The app exits with its window, its engine when its stdin closes; the next start must
+        # not find them (a second app hands over to the first one and exits).
+        deadline = time.time() + 30
+        while app_processes() and time.time() < deadline:
             time.sleep(0.2)
+        assert not app_processes(), "the app did not exit when its window closed"
+
+
+def app_processes():
+    """(pid, is_worker) of every running process of the app under test."""
+    app = os.environ["GEMMA_DESK_APP"]
+    out = subprocess.run(["pgrep", "-f", f"^{app}( |$)"], capture_output=True, text=True).stdout
+    found = []
+    for pid in out.split():
+        try:
+            args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue
+        found.append((int(pid), b"worker" in args[1:2]))
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -150,8 +170,8 @@ def model():
 def start_app(home):
     started = []
 
-    def start(*args, name="app"):
-        app = App(home, args, name)
+    def start(*args, name="app", env=None):
+        app = App(home, args, name, env)
         started.append(app)
         return app
 

@@ -80,12 +80,30 @@ def wait_finished(app, timeout=120):
     return reply_status(app)
 
 
-def test_first_run_screen_without_a_model(start_app, home):
-    app = start_app(name="first-run")
+def test_first_run_chooses_a_model_and_remembers_it(start_app, home, model):
+    use_sampling(home, {"seed": 1, "max_tokens": 16})
+    # The native file dialog is answered through GEMMA_DESK_DIALOG_OPEN_FILE (WebDriver cannot
+    # reach it); everything else is the window's own first-run flow.
+    app = start_app(name="first-run", env={"GEMMA_DESK_DIALOG_OPEN_FILE": model})
     first_run = app.find("first-run")
-    assert app.visible("pick-model") and app.visible("load-model")
     assert "GGUF" in first_run.text
     app.screenshot("first-run-screen")
+    app.find("pick-model").click()
+    app.wait(lambda: Path(model).name in app.find("model-path").text, 10, "the chosen file is not shown")
+    app.screenshot("model-chosen")
+    app.find("load-model").click()
+    app.wait(lambda: not app.visible("first-run"), 60, "the chat did not open once the model loaded")
+    app.find("composer")
+    app.screenshot("chat-ready")
+    app.quit()
+
+    again = start_app(name="first-run-again")
+    again.find("composer")
+    assert not again.visible("first-run"), "the chosen model was not remembered"
+    again.find("new-chat").click()
+    send(again, "Hello")
+    assert wait_finished(again, 180) in ("done", "stopped")
+    again.screenshot("remembered-model-answers")
 
 
 def test_one_message_is_answered(start_app, home, model):

@@ -140,12 +140,7 @@ impl Chat {
     /// engine sees them, so a damaged file is a clear error rather than a crashed worker.
     pub async fn load_model(&self, choice: &ModelChoice, tuning: EngineTuning) -> Result<ModelInfo, ChatError> {
         let _turn = self.turn.try_lock().map_err(|_| ChatError::Busy)?;
-        for path in std::iter::once(&choice.model).chain(&choice.mmproj) {
-            if let Err(error) = inspect(path) {
-                self.set_status(EngineState::Failed, Some(choice.clone()), None, Some(error.to_string()));
-                return Err(ChatError::BadInput(error.to_string()));
-            }
-        }
+        self.check_model(choice)?;
         self.set_status(EngineState::Loading, Some(choice.clone()), None, None);
         let options = LoadOptions {
             model: choice.model.clone(),
@@ -175,6 +170,18 @@ impl Chat {
                 Err(ChatError::Engine(message))
             }
         }
+    }
+
+    /// Checks the model's (and projector's) GGUF headers without loading them; a damaged file
+    /// marks the engine failed with the reason.
+    pub fn check_model(&self, choice: &ModelChoice) -> Result<(), ChatError> {
+        for path in std::iter::once(&choice.model).chain(&choice.mmproj) {
+            if let Err(error) = inspect(path) {
+                self.set_status(EngineState::Failed, Some(choice.clone()), None, Some(error.to_string()));
+                return Err(ChatError::BadInput(error.to_string()));
+            }
+        }
+        Ok(())
     }
 
     /// Shows the engine as loading `choice` before a load that starts in the background, so
