@@ -44,6 +44,9 @@ class App:
             TAURI_WEBVIEW_AUTOMATION="true",
         )
         env.update(extra_env or {})
+        # A running app would take over this start (one app at a time) and leave WebDriver
+        # waiting for a window that never comes.
+        assert not app_processes(), f"an earlier start of the app is still running: {app_processes()}"
         (home / "exports").mkdir(parents=True, exist_ok=True)
         self.driver_log = open(ARTIFACTS / f"{name}-webdriver.log", "w")
         self.webdriver = subprocess.Popen(
@@ -128,7 +131,10 @@ class App:
         deadline = time.time() + 30
         while app_processes() and time.time() < deadline:
             time.sleep(0.2)
-        assert not app_processes(), "the app did not exit when its window closed"
+        left = app_processes()
+        for pid, _ in left:
+            os.kill(pid, 9)
+        assert not left, "the app did not exit when its window closed"
 
 
 def app_processes():

@@ -19,9 +19,12 @@ export class IncrementalMarkdown {
   private tailSource = '';
   private nextId = 0;
   private readonly render: (markdown: string) => string;
+  private readonly renderTail: (markdown: string) => string;
 
-  constructor(render: (markdown: string) => string = renderMarkdown) {
+  /** `render` renders finished blocks; `renderTail` the open tail (by default the same). */
+  constructor(render: (markdown: string) => string = renderMarkdown, renderTail: (markdown: string) => string = render) {
     this.render = render;
+    this.renderTail = renderTail;
   }
 
   /**
@@ -39,7 +42,7 @@ export class IncrementalMarkdown {
     const tailSource = text.slice(this.committed);
     if (tailSource !== this.tailSource) {
       this.tailSource = tailSource;
-      this.tail = this.render(tailSource);
+      this.tail = this.renderTail(tailSource);
     }
   }
 

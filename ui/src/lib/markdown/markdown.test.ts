@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lastBoundary } from './blocks';
 import { IncrementalMarkdown } from './incremental';
-import { renderMarkdown } from './render';
+import { renderMarkdown, renderOpenTail } from './render';
 
 const DOCUMENT = [
   '# Sorting in Rust',
@@ -158,5 +158,37 @@ describe('code blocks and links', () => {
     host.innerHTML = renderMarkdown('![tracking pixel](https://evil.example/p.png) ![x](data:image/png;base64,AAAA)');
     expect(host.querySelector('img')).toBeNull();
     expect(host.textContent).toContain('tracking pixel');
+  });
+});
+
+describe('the open tail of a streaming reply', () => {
+  const OPEN = 'Intro.\n\n```rust\nfn main() {\n    let x = 1;';
+
+  it('renders code without highlighting when asked, otherwise the same', () => {
+    const plain = renderOpenTail(OPEN);
+    expect(renderMarkdown(OPEN)).toContain('hljs-keyword');
+    expect(plain).not.toContain('hljs-keyword');
+    expect(plain).toContain('fn main() {');
+    expect(plain).toContain('class="code-lang">rust<');
+    expect(renderOpenTail('# Title\n\n*em* and `code`')).toBe(renderMarkdown('# Title\n\n*em* and `code`'));
+    expect(renderMarkdown(OPEN), 'highlighting is back on afterwards').toContain('hljs-keyword');
+  });
+
+  it('is sanitized like everything else', () => {
+    const html = renderOpenTail('<img src=x onerror=alert(1)> [x](javascript:alert(1))\n\n```js\n</code><script>alert(1)</script>');
+    const template = document.createElement('template');
+    template.innerHTML = html;
+    expect(template.content.querySelectorAll('img, script, [onerror]')).toHaveLength(0);
+    expect(html).not.toMatch(/href="javascript:/i);
+    expect(template.content.querySelector('code')?.textContent).toBe('</code><script>alert(1)</script>');
+  });
+
+  it('highlights a code block once it is finished, and keeps the tail plain meanwhile', () => {
+    const incremental = new IncrementalMarkdown(renderMarkdown, renderOpenTail);
+    incremental.update(OPEN);
+    expect(incremental.html).not.toContain('hljs-keyword');
+    incremental.update(`${OPEN}\n}\n\`\`\`\n\nAfter.`);
+    expect(incremental.blocks.map((block) => block.html).join('')).toContain('hljs-keyword');
+    expect(incremental.tail).toBe(renderMarkdown('After.'));
   });
 });

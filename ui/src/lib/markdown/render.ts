@@ -13,6 +13,9 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/** Off while rendering the open tail of a streaming reply (see renderMarkdown's options). */
+let highlightCode = true;
+
 const marked = new Marked({
   gfm: true,
   breaks: false,
@@ -20,7 +23,7 @@ const marked = new Marked({
   renderer: {
     code({ text, lang }: Tokens.Code): string {
       const language = (lang ?? '').trim().split(/\s+/)[0].toLowerCase();
-      const highlighted = highlight(text, language);
+      const highlighted = highlightCode ? highlight(text, language) : null;
       const body = highlighted ?? escapeHtml(text);
       const label = escapeHtml(language || t('code.plain'));
       const codeClass = highlighted === null ? 'hljs' : `hljs language-${escapeHtml(language)}`;
@@ -42,11 +45,29 @@ const marked = new Marked({
   },
 });
 
+export interface RenderOptions {
+  /**
+   * Highlight code blocks (default). Off for the open tail of a streaming reply: a code block
+   * still being written would be highlighted again on every update; it is shown plain until it
+   * is finished, then highlighted once.
+   */
+  highlight?: boolean;
+}
+
 /** Renders one markdown document (or any run of whole blocks of one) to sanitized HTML. */
-export function renderMarkdown(source: string): string {
+export function renderMarkdown(source: string, options: RenderOptions = {}): string {
   if (!source) return '';
-  const html = marked.parse(source, { async: false }) as string;
-  return sanitizeHtml(html);
+  highlightCode = options.highlight ?? true;
+  try {
+    return sanitizeHtml(marked.parse(source, { async: false }) as string);
+  } finally {
+    highlightCode = true;
+  }
+}
+
+/** renderMarkdown for the open tail of a streaming reply: code is not highlighted yet. */
+export function renderOpenTail(source: string): string {
+  return renderMarkdown(source, { highlight: false });
 }
 
 const cache = new Map<string, string>();

@@ -4,7 +4,10 @@
 //   idle → waiting (request sent) → [loading (engine loading the model)] → prompt (started, the
 //   prompt is being read) → generating (tokens arriving) → idle (finished: done, stopped,
 //   interrupted or error; or the request rejected, e.g. `busy`).
-// Tokens are buffered and flushed into `streamText` at most once per animation frame.
+// Tokens are buffered and flushed into `streamText` on an animation frame, at most every
+// STREAM_INTERVAL_MS: in WebKitGTK with software rendering every frame that changes the page costs
+// a full composite (~25 ms on 2 cores), so re-rendering the reply on every frame both drops the
+// frame rate and takes the CPU the engine needs to decode.
 import { SvelteMap } from 'svelte/reactivity';
 import { AppError, type Ipc } from '../ipc';
 import type { BranchMessage, Conversation, Message, ReplyEvent } from '../types';
@@ -31,10 +34,68 @@ export interface FrameScheduler {
   cancel: (handle: number) => void;
 }
 
-const animationFrames: FrameScheduler = {
-  request: (flush) => requestAnimationFrame(flush),
-  cancel: (handle) => cancelAnimationFrame(handle),
+/** How often at most the streamed text reaches the view (10 updates a second). */
+export const STREAM_INTERVAL_MS = 100;
+
+export interface Clock {
+  now: () => number;
+  timeout: (run: () => void, ms: number) => number;
+  clearTimeout: (handle: number) => void;
+  frame: (run: () => void) => number;
+  cancelFrame: (handle: number) => void;
+}
+
+const browserClock: Clock = {
+  now: () => performance.now(),
+  timeout: (run, ms) => setTimeout(run, ms) as unknown as number,
+  clearTimeout: (handle) => clearTimeout(handle),
+  frame: (run) => requestAnimationFrame(run),
+  cancelFrame: (handle) => cancelAnimationFrame(handle),
 };
+
+/**
+ * A scheduler that runs each flush on an animation frame, but no sooner than `interval` ms after
+ * the previous one ran: waits with a timer (no frames are requested meanwhile), then takes the
+ * next frame.
+ */
+export function pacedFrames(interval: number, clock: Clock = browserClock): FrameScheduler {
+  let last = -Infinity;
+  let next = 1;
+  const live = new Map<number, { timer: number | null; frame: number | null }>();
+  return {
+    request(flush) {
+      const handle = next++;
+      const entry = { timer: null as number | null, frame: null as number | null };
+      live.set(handle, entry);
+      const onFrame = () => {
+        entry.frame = clock.frame(() => {
+          live.delete(handle);
+          last = clock.now();
+          flush();
+        });
+      };
+      const wait = last + interval - clock.now();
+      if (wait > 0) {
+        entry.timer = clock.timeout(() => {
+          entry.timer = null;
+          onFrame();
+        }, wait);
+      } else {
+        onFrame();
+      }
+      return handle;
+    },
+    cancel(handle) {
+      const entry = live.get(handle);
+      if (!entry) return;
+      live.delete(handle);
+      if (entry.timer !== null) clock.clearTimeout(entry.timer);
+      if (entry.frame !== null) clock.cancelFrame(entry.frame);
+    },
+  };
+}
+
+const streamFrames = pacedFrames(STREAM_INTERVAL_MS);
 
 type Mode = { kind: 'send' } | { kind: 'edit'; messageId: number } | { kind: 'regenerate'; messageId: number };
 
@@ -63,7 +124,7 @@ export class ChatStore {
   private readonly hooks: ChatHooks;
   private readonly frames: FrameScheduler;
 
-  constructor(ipc: ChatIpc, hooks: ChatHooks = {}, frames: FrameScheduler = animationFrames) {
+  constructor(ipc: ChatIpc, hooks: ChatHooks = {}, frames: FrameScheduler = streamFrames) {
     this.ipc = ipc;
     this.hooks = hooks;
     this.frames = frames;
