@@ -102,6 +102,41 @@ def raf_reference(app, seconds=10):
     )
 
 
+def decode_in_window(app):
+    """A greedy 128-token reply typed and shown in the window; its decode figure as stored."""
+    from selenium.webdriver.common.keys import Keys
+
+    app.find("new-chat").click()
+    composer = app.find("composer")
+    composer.send_keys("Write a long story about a lighthouse keeper.")
+    composer.send_keys(Keys.ENTER)
+    app.driver.set_script_timeout(180)
+    stats = app.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const invoke = window.__TAURI_INTERNALS__.invoke;"
+        "const poll = async () => {"
+        "  const [c] = await invoke('list_conversations', { limit: 1, offset: 0 });"
+        "  const opened = c ? await invoke('open_conversation', { id: c.id }) : null;"
+        "  const last = opened && opened.branch[opened.branch.length - 1];"
+        "  if (last && last.message.role === 'assistant' && last.message.status !== 'streaming') done(last.message.stats);"
+        "  else setTimeout(poll, 200);"
+        "};"
+        "poll();"
+    )
+    return {"decode_tps": round(stats["decode_tps"], 1), "generated_tokens": stats["generated_tokens"]}
+
+
+def decode_reference():
+    """gemma-desk-cli's llama-bench style decode (tg128 through the same worker), no window."""
+    cli = Path(os.environ["GEMMA_DESK_APP"]).with_name("gemma-desk-cli")
+    out = subprocess.run(
+        [str(cli), "bench", "--model", os.environ["GEMMA_DESK_TEST_MODEL"], "--repetitions", "3", "--turns", "2", "--json"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    figures = json.loads(out)
+    return {"decode_tps": figures["decode_tps"], "gen_tokens": figures["gen_tokens"]}
+
+
 def main():
     conftest.ARTIFACTS.mkdir(parents=True, exist_ok=True)
     home = Path(tempfile.mkdtemp(prefix="gemma-desk-bench-"))
@@ -118,6 +153,11 @@ def main():
         app.quit()
     results["start_to_usable_window_s"] = {"runs": [round(s, 3) for s in starts], "best": round(min(starts), 3)}
 
+    settings = home / "config" / "app.gemmadesk.desktop" / "settings.json"
+    saved = json.loads(settings.read_text()) if settings.exists() else {}
+    saved["sampling"] = {"greedy": True, "max_tokens": 128}
+    settings.parent.mkdir(parents=True, exist_ok=True)
+    settings.write_text(json.dumps(saved))
     app = App(home, ["--model", os.environ["GEMMA_DESK_TEST_MODEL"]], "bench-model")
     pid = app_pid()
     app.find("composer")
@@ -126,6 +166,12 @@ def main():
     workers = app.worker_pids()
     results["shell_memory_mb_with_model"] = round(shell_memory(pid, workers), 1)
     results["engine_worker_memory_mb"] = round(sum(pss_mb(w) for w in workers), 1)
+
+    results["decode_in_window"] = decode_in_window(app)
+    results["decode_cli_reference"] = decode_reference()
+    results["decode_ratio_window_to_cli"] = round(
+        results["decode_in_window"]["decode_tps"] / results["decode_cli_reference"]["decode_tps"], 3
+    )
 
     app.driver.set_script_timeout(60)
     results["raf_reference"] = raf_reference(app)

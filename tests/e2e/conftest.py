@@ -42,6 +42,8 @@ class App:
             XDG_CACHE_HOME=str(home / "cache"),
             GEMMA_DESK_DIALOG_SAVE_DIR=str(home / "exports"),
             TAURI_WEBVIEW_AUTOMATION="true",
+            # No accessibility bus: its registry prints to stdout, which the benchmark's JSON uses.
+            NO_AT_BRIDGE="1",
         )
         env.update(extra_env or {})
         # A running app would take over this start (one app at a time) and leave WebDriver

@@ -20,6 +20,7 @@ if (location.hash === '#bench-stream') {
   const chat = new ChatStore(ipc, {
     onNotice: (message) => toasts.show(message),
     onError: (error) => toasts.error(error),
+    onQuestionStored: () => void conversations.load().catch(() => {}),
     onFinished: () => void conversations.load().catch(() => {}),
   });
   const app = new AppStore(ipc);

@@ -24,6 +24,8 @@ export interface ChatHooks {
   onNotice?: (message: string) => void;
   /** A request failed (not counting a user's own stop). */
   onError?: (error: AppError) => void;
+  /** A question was stored; the conversation's title (from its first question) or time changed. */
+  onQuestionStored?: (conversationId: number) => void;
   /** A reply ended; the conversation's title or time may have changed. */
   onFinished?: (conversationId: number) => void;
 }
@@ -233,6 +235,7 @@ export class ChatStore {
         this.streamText = event.reply.content;
         if (this.phase !== 'loading') this.phase = 'prompt';
         if (this.showing(conversationId)) this.placeStarted(mode, event.user, event.reply);
+        if (event.user) this.hooks.onQuestionStored?.(conversationId);
         break;
       case 'loading':
         this.phase = 'loading';

@@ -94,12 +94,14 @@ describe('the streaming reply', () => {
       return new Promise((r) => (resolve = r));
     });
     const onFinished = vi.fn();
-    const chat = new ChatStore(ipc, { onFinished }, frames);
+    const onQuestionStored = vi.fn();
+    const chat = new ChatStore(ipc, { onFinished, onQuestionStored }, frames);
     await chat.open(1);
     const sent = chat.send('hi');
     expect(chat.phase).toBe('waiting');
 
     emit({ event: 'started', user, reply: streaming });
+    expect(onQuestionStored, 'the sidebar learns the new title at once').toHaveBeenCalledWith(1);
     expect(chat.phase, 'the prompt is being read').toBe('prompt');
     expect(chat.branch.map((e) => e.message.id)).toEqual([11, 12]);
 
