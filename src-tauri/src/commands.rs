@@ -104,9 +104,7 @@ pub async fn list_conversations(
     limit: u32,
     offset: u32,
 ) -> CommandResult<Vec<Conversation>> {
-    if limit == 0 || limit > MAX_LIST {
-        return Err(AppError::bad_input(format!("limit must be between 1 and {MAX_LIST}, got {limit}")));
-    }
+    check_limit(limit)?;
     Ok(state.chat.store().list_conversations(limit, offset).await?)
 }
 
@@ -168,9 +166,7 @@ pub async fn restore_conversation(state: State<'_, AppState>, id: i64) -> Comman
 #[tauri::command]
 pub async fn search_messages(state: State<'_, AppState>, query: String, limit: u32) -> CommandResult<Vec<SearchHit>> {
     check_length("the search", &query, MAX_QUERY_CHARS)?;
-    if limit == 0 || limit > MAX_LIST {
-        return Err(AppError::bad_input(format!("limit must be between 1 and {MAX_LIST}, got {limit}")));
-    }
+    check_limit(limit)?;
     Ok(state.chat.store().search(&query, limit).await?)
 }
 
@@ -279,6 +275,13 @@ fn forward(channel: &Channel<ChatEvent>) -> impl FnMut(ChatEvent) + '_ {
     move |event| {
         let _ = channel.send(event);
     }
+}
+
+fn check_limit(limit: u32) -> CommandResult<()> {
+    if limit == 0 || limit > MAX_LIST {
+        return Err(AppError::bad_input(format!("limit must be between 1 and {MAX_LIST}, got {limit}")));
+    }
+    Ok(())
 }
 
 fn check_length(what: &str, text: &str, max: usize) -> CommandResult<()> {
