@@ -2,7 +2,6 @@
 //! checked, bad input gets a clear `{code, message}`, and a conversation goes through its whole
 //! life with the real model, the real store and a real engine worker (the app binary itself).
 
-use std::path::PathBuf;
 
 use gemma_desk_app::state::{AppPaths, AppState};
 use gemma_desk_chat::Settings;
@@ -69,11 +68,4 @@ pub fn channel() -> Value {
     json!("__CHANNEL__:1")
 }
 
-/// The Gemma 3 270M test model: `GEMMA_DESK_TEST_MODEL`, or where `models/fetch-test-model` puts it.
-pub fn test_model() -> PathBuf {
-    std::env::var_os("GEMMA_DESK_TEST_MODEL").map(PathBuf::from).unwrap_or_else(|| {
-        let home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
-        let cache = std::env::var_os("GEMMA_DESK_CACHE").map_or_else(|| home.join(".cache/gemma-desk"), PathBuf::from);
-        cache.join("models/gemma-3-270m-q4_k_m.gguf")
-    })
-}
+pub use gemma_desk_testing::test_model;

@@ -51,3 +51,71 @@ pub fn device_names() -> Vec<String> {
         .map(|device| format!("{} ({})", device.name, device.description))
         .collect()
 }
+
+/// A compute device llama.cpp can use, with its memory.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Device {
+    /// llama.cpp's name, e.g. `Vulkan0` or `CPU`.
+    pub name: String,
+    /// What it is, e.g. `NVIDIA GeForce RTX 4070`.
+    pub description: String,
+    /// The backend that drives it: `CPU`, `CUDA`, `Vulkan`, `Metal`, ...
+    pub backend: String,
+    /// What kind of device it is.
+    pub kind: DeviceKind,
+    /// Its memory in bytes (for the CPU: the system's).
+    pub memory_total: u64,
+    /// Its free memory in bytes, as the driver reports it now.
+    pub memory_free: u64,
+}
+
+/// The kind of a [`Device`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceKind {
+    /// The processor itself.
+    Cpu,
+    /// A discrete GPU with its own memory.
+    Gpu,
+    /// A GPU that shares the system's memory.
+    IntegratedGpu,
+    /// Another accelerator (BLAS and the like); it holds no layers.
+    Accelerator,
+}
+
+/// The devices of the loaded backends; call after [`init_backend`].
+pub fn devices() -> Vec<Device> {
+    use llama_cpp_2::LlamaBackendDeviceType as Type;
+    llama_cpp_2::list_llama_ggml_backend_devices()
+        .into_iter()
+        .map(|device| Device {
+            kind: match device.device_type {
+                Type::Cpu => DeviceKind::Cpu,
+                Type::Gpu => DeviceKind::Gpu,
+                Type::IntegratedGpu => DeviceKind::IntegratedGpu,
+                Type::Accelerator | Type::Unknown => DeviceKind::Accelerator,
+            },
+            name: device.name,
+            description: device.description,
+            backend: device.backend,
+            memory_total: device.memory_total as u64,
+            memory_free: device.memory_free as u64,
+        })
+        .collect()
+}
+
+/// Loads the backends and prints [`devices`] as one JSON line: the body of the probe process.
+/// The probe runs apart from the app because a broken GPU driver can abort the process that
+/// initialises it; the app then carries on with the CPU.
+pub fn run_device_probe() -> i32 {
+    match init_backend() {
+        Ok(_backend) => {
+            println!("{}", serde_json::to_string(&devices()).expect("devices serialize"));
+            0
+        }
+        Err(error) => {
+            eprintln!("gemma-desk devices: {error}");
+            1
+        }
+    }
+}

@@ -21,8 +21,8 @@
 //! ```
 #![deny(missing_docs)]
 
-pub use backend::{BACKENDS_DIR_ENV, device_names, init_backend};
-pub use client::{CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath};
+pub use backend::{BACKENDS_DIR_ENV, Device, DeviceKind, device_names, devices, init_backend, run_device_probe};
+pub use client::{CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath, probe_devices};
 pub use error::EngineError;
 pub use gguf::{GgufError, GgufInfo, inspect};
 pub use model::LoadedModel;

@@ -23,6 +23,8 @@ pub struct LoadedModel {
     pub(crate) template: ChatTemplate,
     pub(crate) gpu_layers: u32,
     pub(crate) load_ms: f64,
+    /// Why the model runs on the CPU although GPU layers were asked for.
+    pub(crate) cpu_fallback: Option<String>,
 }
 
 impl LoadedModel {
@@ -47,14 +49,31 @@ impl LoadedModel {
             }
         }
 
-        let gpu_layers = options.gpu_layers.unwrap_or(if backend.supports_gpu_offload() { u32::MAX / 2 } else { 0 });
-        let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
-        let model = LlamaModel::load_from_file(backend, &options.model, &params).map_err(|error| {
-            EngineError::LoadFailed(format!(
-                "llama.cpp could not load {}: {error}; the file may use a feature this build does not support",
-                options.model.display()
-            ))
-        })?;
+        let mut gpu_layers =
+            options.gpu_layers.unwrap_or(if backend.supports_gpu_offload() { u32::MAX / 2 } else { 0 });
+        let load = |gpu_layers| {
+            let params = LlamaModelParams::default().with_n_gpu_layers(gpu_layers);
+            LlamaModel::load_from_file(backend, &options.model, &params).map_err(|error| {
+                EngineError::LoadFailed(format!(
+                    "llama.cpp could not load {}: {error}; the file may use a feature this build does not support",
+                    options.model.display()
+                ))
+            })
+        };
+        let mut cpu_fallback = None;
+        let model = match load(gpu_layers) {
+            Ok(model) => model,
+            // A GPU that fails to take the model (driver error, too little memory) should not
+            // leave the user without one: the CPU always can, if more slowly.
+            Err(gpu_error) if gpu_layers > 0 && backend.supports_gpu_offload() => {
+                let reason = gpu_error.to_string();
+                let model = load(0).map_err(|_| gpu_error)?;
+                cpu_fallback = Some(format!("the GPU could not take the model, so it runs on the CPU ({reason})"));
+                gpu_layers = 0;
+                model
+            }
+            Err(error) => return Err(error),
+        };
 
         let model_layers = model.n_layer();
         let template = choose_template(&model, &gguf)?;
@@ -69,6 +88,7 @@ impl LoadedModel {
             template,
             gpu_layers: if backend.supports_gpu_offload() { gpu_layers.min(model_layers + 1) } else { 0 },
             load_ms: started.elapsed().as_secs_f64() * 1000.0,
+            cpu_fallback,
         })
     }
 

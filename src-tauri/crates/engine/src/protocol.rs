@@ -219,6 +219,9 @@ pub struct ModelInfo {
     pub audio: bool,
     /// Milliseconds spent loading.
     pub load_ms: f64,
+    /// Set when GPU layers were asked for but the model had to be loaded on the CPU: why.
+    #[serde(default)]
+    pub cpu_fallback: Option<String>,
 }
 
 /// llama-bench style speed figures.

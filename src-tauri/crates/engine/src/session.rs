@@ -130,6 +130,7 @@ impl<'m> Session<'m> {
             vision: projector.is_some_and(|p| p.support_vision()),
             audio: projector.is_some_and(|p| p.support_audio()),
             load_ms: self.model.load_ms,
+            cpu_fallback: self.model.cpu_fallback.clone(),
         }
     }
 

@@ -7,7 +7,6 @@ mod branches;
 mod failures;
 mod replies;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use gemma_desk_chat::{Chat, ChatEvent, EngineTuning, ModelChoice};
@@ -31,14 +30,7 @@ pub fn trial<F: Future<Output = ()> + 'static>(name: &'static str, test: fn() ->
     })
 }
 
-/// The Gemma 3 270M test model: `GEMMA_DESK_TEST_MODEL`, or where `models/fetch-test-model` puts it.
-pub fn test_model() -> PathBuf {
-    std::env::var_os("GEMMA_DESK_TEST_MODEL").map(PathBuf::from).unwrap_or_else(|| {
-        let home = PathBuf::from(std::env::var_os("HOME").expect("HOME is set"));
-        let cache = std::env::var_os("GEMMA_DESK_CACHE").map_or_else(|| home.join(".cache/gemma-desk"), PathBuf::from);
-        cache.join("models/gemma-3-270m-q4_k_m.gguf")
-    })
-}
+pub use gemma_desk_testing::test_model;
 
 /// A chat over a fresh store in a temporary folder; workers are this test binary.
 pub struct Fixture {

@@ -28,29 +28,7 @@ pub fn run(args: &[&str]) -> Output {
     cli().args(args).stdin(std::process::Stdio::null()).output().expect("the CLI runs")
 }
 
-/// The Gemma 3 270M test model: `GEMMA_DESK_TEST_MODEL`, or where `models/fetch-test-model` puts it.
-pub fn test_model() -> PathBuf {
-    if let Some(path) = std::env::var_os("GEMMA_DESK_TEST_MODEL") {
-        return path.into();
-    }
-    let cache = std::env::var_os("GEMMA_DESK_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/gemma-desk"));
-    let path = cache.join("models/gemma-3-270m-q4_k_m.gguf");
-    assert!(path.exists(), "the test model is missing: run models/fetch-test-model (or scripts/test)");
-    path
-}
-
-/// A tiny projector GGUF written by `tests/fixtures/make_projectors.py` (`vision-gemma3` or
-/// `audio-gemma4ua`), from `GEMMA_DESK_TEST_PROJECTORS` or the cache where `scripts/test` puts them.
-pub fn test_projector(name: &str) -> PathBuf {
-    let dir = std::env::var_os("GEMMA_DESK_TEST_PROJECTORS").map(PathBuf::from).unwrap_or_else(|| {
-        test_model().parent().and_then(|models| models.parent()).expect("the model lies in the cache").join("fixtures")
-    });
-    let path = dir.join(format!("{name}.mmproj.gguf"));
-    assert!(path.exists(), "{} is missing: run tests/fixtures/make_projectors.py (or scripts/test)", path.display());
-    path
-}
+pub use gemma_desk_testing::{test_model, test_projector};
 
 /// The test model's path as a string argument.
 pub fn model_arg() -> String {

@@ -97,6 +97,17 @@ pub struct GgufInfo {
     pub embedding_length: Option<u64>,
     /// `{arch}.block_count`: the number of layers.
     pub block_count: Option<u64>,
+    /// `{arch}.attention.head_count`: query heads per layer (when one number for all layers).
+    pub head_count: Option<u64>,
+    /// `{arch}.attention.head_count_kv`: key/value heads per layer (when one number for all layers).
+    pub head_count_kv: Option<u64>,
+    /// `{arch}.attention.key_length`: the width of one key head.
+    pub key_length: Option<u64>,
+    /// `{arch}.attention.value_length`: the width of one value head.
+    pub value_length: Option<u64>,
+    /// `clip.vision.projection_dim` or `clip.audio.projection_dim` of a projector: the width of
+    /// the language model it feeds.
+    pub projection_dim: Option<u64>,
     /// `tokenizer.chat_template` (Jinja), if the file carries one.
     pub chat_template: Option<String>,
     /// `general.file_type` (llama.cpp's `llama_ftype`).
@@ -320,6 +331,13 @@ impl Reader<'_> {
             context_length: arch_u64("context_length"),
             embedding_length: arch_u64("embedding_length"),
             block_count: arch_u64("block_count"),
+            head_count: arch_u64("attention.head_count"),
+            head_count_kv: arch_u64("attention.head_count_kv"),
+            key_length: arch_u64("attention.key_length"),
+            value_length: arch_u64("attention.value_length"),
+            projection_dim: ["clip.vision.projection_dim", "clip.audio.projection_dim"]
+                .into_iter()
+                .find_map(|key| get(key).and_then(Entry::as_u64)),
             chat_template: get("tokenizer.chat_template").and_then(Entry::as_text),
             file_type,
             quantization,

@@ -1,0 +1,138 @@
+//! The recommendation over a table of machines.
+
+use gemma_desk_models::fit::{ModelShape, usable_ram};
+use gemma_desk_models::{Catalog, DEFAULT_CONTEXT, Gpu, Hardware, Placement, Use, Verdict, recommend};
+
+const GB: u64 = 1_000_000_000;
+
+fn machine(ram_gb: u64, gpu: Option<(&str, u64, bool)>) -> Hardware {
+    Hardware {
+        ram_total: ram_gb * GB,
+        ram_available: ram_gb * GB / 2,
+        cpu: "test CPU".into(),
+        cpu_threads: 8,
+        gpus: gpu
+            .into_iter()
+            .map(|(name, vram_gb, integrated)| Gpu {
+                name: "GPU0".into(),
+                description: name.into(),
+                backend: "Vulkan".into(),
+                integrated,
+                memory_total: vram_gb * GB,
+                memory_free: vram_gb * GB,
+            })
+            .collect(),
+        gpu_problem: None,
+    }
+}
+
+#[test]
+fn each_machine_gets_the_most_capable_model_that_fits_and_runs_well() {
+    let catalog = Catalog::built_in();
+    #[rustfmt::skip]
+    let table: &[(&str, Hardware, Use, Option<&str>)] = &[
+        ("tiny laptop, 2 GB",            machine(2, None), Use::Text, None),
+        ("old laptop, 4 GB",             machine(4, None), Use::Text, Some("gemma-3-1b-it")),
+        ("laptop, 8 GB, no GPU",         machine(8, None), Use::Text, Some("gemma-3n-e4b-it")),
+        ("laptop, 16 GB, no GPU",        machine(16, None), Use::Text, Some("gemma-4-e4b-it")),
+        ("workstation, 64 GB, no GPU",   machine(64, None), Use::Text, Some("gemma-4-26b-a4b-it")),
+        ("laptop, 8 GB, images",         machine(8, None), Use::Vision, Some("gemma-3-4b-it")),
+        ("laptop, 16 GB, voice",         machine(16, None), Use::Voice, Some("gemma-4-e4b-it")),
+        ("laptop, 4 GB, voice",          machine(4, None), Use::Voice, None),
+        // The 12B would only partly fit (its 8192-token cache alone is 2.8 GB): slow.
+        ("desktop, 16 GB + 8 GB GPU",    machine(16, Some(("RTX 3070", 8, false))), Use::Text, Some("gemma-4-e4b-it")),
+        ("desktop, 32 GB + 12 GB GPU",   machine(32, Some(("RTX 3060", 12, false))), Use::Text, Some("gemma-4-12b-it")),
+        // The 31B's weights fit, but not with its 7.4 GB cache (the engine keeps full-size
+        // sliding-window caches); the 26B mixture of experts fits whole.
+        ("desktop, 32 GB + 24 GB GPU",   machine(32, Some(("RTX 4090", 24, false))), Use::Text, Some("gemma-4-26b-a4b-it")),
+        ("desktop, 32 GB + 24 GB, eyes", machine(32, Some(("RTX 4090", 24, false))), Use::Vision, Some("gemma-4-26b-a4b-it")),
+        ("server, 64 GB + 48 GB GPU",    machine(64, Some(("RTX A6000", 48, false))), Use::Text, Some("gemma-4-31b-it")),
+        ("Mac, 16 GB unified",           machine(16, Some(("Apple M2", 11, true))), Use::Text, Some("gemma-4-12b-it")),
+        ("Mac, 8 GB unified",            machine(8, Some(("Apple M1", 5, true))), Use::Vision, Some("gemma-3-4b-it")),
+    ];
+    for (what, hardware, usage, expected) in table {
+        let recommendation = recommend(&catalog, hardware, *usage, DEFAULT_CONTEXT);
+        assert_eq!(recommendation.choice.as_deref(), *expected, "{what}: {}", recommendation.summary);
+        assert!(!recommendation.summary.is_empty());
+        if expected.is_none() {
+            assert!(recommendation.summary.starts_with("No model"), "{what}: {}", recommendation.summary);
+        }
+    }
+}
+
+#[test]
+fn slow_and_impossible_choices_are_said_plainly() {
+    let catalog = Catalog::built_in();
+    let gpu_4gb = machine(32, Some(("GTX 1650", 4, false)));
+    let recommendation = recommend(&catalog, &gpu_4gb, Use::Text, DEFAULT_CONTEXT);
+    let judged = |id: &str| recommendation.candidates.iter().find(|fit| fit.model == id).unwrap().clone();
+
+    let big = judged("gemma-3-12b-it");
+    assert_eq!(big.verdict, Verdict::Slow);
+    assert!(
+        matches!(big.placement, Placement::Partial { gpu_layers, of: 49, .. } if gpu_layers > 0 && gpu_layers < 49)
+    );
+    assert!(big.explanation.contains("will be slow") && big.explanation.contains("GTX 1650"), "{}", big.explanation);
+
+    let cpu_only = recommend(&catalog, &machine(32, None), Use::Text, DEFAULT_CONTEXT);
+    let dense = cpu_only.candidates.iter().find(|fit| fit.model == "gemma-3-27b-it").unwrap();
+    assert_eq!((dense.verdict, &dense.placement), (Verdict::Slow, &Placement::Cpu));
+    assert!(dense.explanation.contains("slow on the CPU"), "{}", dense.explanation);
+
+    let small = recommend(&catalog, &machine(4, None), Use::Text, DEFAULT_CONTEXT);
+    let huge = small.candidates.iter().find(|fit| fit.model == "gemma-4-31b-it").unwrap();
+    assert_eq!((huge.verdict, &huge.placement), (Verdict::TooBig, &Placement::None));
+    assert!(huge.explanation.starts_with("does not fit"), "{}", huge.explanation);
+
+    let floor = small.candidates.iter().find(|fit| fit.model == "gemma-4-e4b-it").unwrap();
+    assert!(floor.explanation.contains("at least 12 GB"), "{}", floor.explanation);
+}
+
+#[test]
+fn a_broken_gpu_is_named_and_the_cpu_takes_over() {
+    let catalog = Catalog::built_in();
+    let mut hardware = machine(16, None);
+    hardware.gpu_problem = Some("the Vulkan driver crashed".into());
+    let recommendation = recommend(&catalog, &hardware, Use::Text, DEFAULT_CONTEXT);
+    assert_eq!(recommendation.choice.as_deref(), Some("gemma-4-e4b-it"));
+    assert!(recommendation.summary.contains("the Vulkan driver crashed"), "{}", recommendation.summary);
+}
+
+#[test]
+fn the_estimate_adds_weights_projector_context_and_overhead() {
+    let catalog = Catalog::built_in();
+    let model = catalog.get("gemma-3-4b-it").unwrap();
+    let with_eyes = ModelShape::of(model, true).estimate(8192);
+    let text_only = ModelShape::of(model, false).estimate(8192);
+    assert_eq!(with_eyes.weights, 2_489_757_856);
+    assert_eq!(with_eyes.projector, 851_251_104);
+    assert_eq!(text_only.projector, 0);
+    // 34 layers x 4 KV heads x 256 wide x (K and V) x 2 bytes x 8192 tokens.
+    assert_eq!(with_eyes.kv_cache, 34 * 4 * 256 * 4 * 8192);
+    assert_eq!(with_eyes.total, with_eyes.weights + with_eyes.projector + with_eyes.kv_cache + with_eyes.overhead);
+    assert!(ModelShape::of(model, false).estimate(32768).total > text_only.total);
+}
+
+#[test]
+fn gpu_layers_fill_the_free_memory_and_no_more() {
+    let catalog = Catalog::built_in();
+    let shape = ModelShape::of(catalog.get("gemma-3-12b-it").unwrap(), false);
+    assert_eq!(shape.gpu_layers_for(0, 8192), 0);
+    assert_eq!(shape.gpu_layers_for(1 << 30, 8192), 0, "the margin and buffers come first");
+    assert_eq!(shape.gpu_layers_for(48 * GB, 8192), 49, "all layers and the output layer");
+    let half = shape.gpu_layers_for(6 * GB, 8192);
+    assert!((20..40).contains(&half), "{half}");
+    assert!(shape.gpu_layers_for(8 * GB, 8192) > half);
+    assert!(shape.gpu_layers_for(6 * GB, 65536) < half, "a longer context leaves room for fewer layers");
+    assert!(usable_ram(16 * GB) < 16 * GB);
+}
+
+#[test]
+fn a_gguf_header_gives_the_shape_of_an_imported_model() {
+    let info = gemma_desk_engine::inspect(&gemma_desk_testing::test_model()).unwrap();
+    let shape = ModelShape::of_gguf(&info, 0);
+    assert_eq!(shape.layers, 18);
+    assert_eq!(shape.weights, 253_113_024);
+    // Gemma 3 270M: 1 KV head, keys and values 256 wide, 18 layers, 2 bytes each.
+    assert_eq!(shape.kv_bytes_per_token, 18 * (256 + 256) * 2);
+}
