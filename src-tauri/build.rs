@@ -24,6 +24,13 @@ const COMMANDS: &[&str] = &[
     "import_conversation",
     "open_external",
     "open_log",
+    "models_overview",
+    "download_model",
+    "pause_download",
+    "cancel_download",
+    "use_model",
+    "delete_model",
+    "import_model",
 ];
 
 fn main() {

@@ -89,7 +89,8 @@ pub async fn load_model(state: State<'_, AppState>, choice: ModelChoice) -> Comm
         settings.model = Some(choice.clone());
         state.save_settings(settings)?;
     }
-    state.chat.load_model(&choice, state.settings().tuning()).await?;
+    let tuning = state.tuning_for(&choice).await;
+    state.chat.load_model(&choice, tuning).await?;
     Ok(state.chat.engine_status())
 }
 

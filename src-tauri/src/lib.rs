@@ -5,6 +5,7 @@ pub mod commands;
 mod dialogs;
 pub mod error;
 mod logging;
+pub mod models;
 pub mod state;
 
 use std::process::ExitCode;
@@ -50,6 +51,13 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::import_conversation,
         commands::open_external,
         commands::open_log,
+        models::models_overview,
+        models::download_model,
+        models::pause_download,
+        models::cancel_download,
+        models::use_model,
+        models::delete_model,
+        models::import_model,
     ])
 }
 

@@ -25,12 +25,17 @@ enum Command {
     /// Serve the engine protocol on stdin/stdout (the app starts itself this way).
     #[command(hide = true)]
     Worker,
+    /// Print the compute devices llama.cpp finds, as JSON (the app checks the GPUs this way).
+    #[command(hide = true)]
+    Devices,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    if let Some(Command::Worker) = args.command {
-        return ExitCode::from(gemma_desk_engine::run_worker() as u8);
+    match args.command {
+        Some(Command::Worker) => return ExitCode::from(gemma_desk_engine::run_worker() as u8),
+        Some(Command::Devices) => return ExitCode::from(gemma_desk_engine::run_device_probe() as u8),
+        None => {}
     }
     let model = args.model.map(|model| gemma_desk_chat::ModelChoice { model, mmproj: args.mmproj });
     gemma_desk_app::run(gemma_desk_app::Launch { model })

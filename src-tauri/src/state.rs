@@ -4,8 +4,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-use gemma_desk_chat::{Chat, Settings};
-use gemma_desk_engine::WorkerCommand;
+use std::collections::HashMap;
+use std::time::Duration;
+
+use gemma_desk_chat::{Chat, EngineTuning, ModelChoice, Settings};
+use gemma_desk_engine::{WorkerCommand, inspect, probe_devices};
+use gemma_desk_models::fit::ModelShape;
+use gemma_desk_models::{Catalog, Control, DEFAULT_CONTEXT, Hardware, Library};
 use gemma_desk_store::Store;
 
 /// The file in the data folder that one running app holds locked.
@@ -29,8 +34,45 @@ pub struct AppState {
     pub paths: AppPaths,
     /// The conversations folder in use.
     pub data_dir: PathBuf,
+    /// The models: catalog, installed ones, downloads and the hardware they run on.
+    pub models: Models,
     /// Held for the app's life so that a second app cannot write the same conversations.
     _data_lock: File,
+}
+
+/// Everything about getting models.
+pub struct Models {
+    /// The models on offer.
+    pub catalog: Catalog,
+    /// The installed models, in `<data folder>/models`.
+    pub library: Library,
+    /// The running downloads, by catalog id.
+    pub downloads: Mutex<HashMap<String, Control>>,
+    hardware: tokio::sync::OnceCell<Hardware>,
+    device_probe: WorkerCommand,
+}
+
+impl Models {
+    /// The machine, probed on first use (the GPU check runs in a child process).
+    pub async fn hardware(&self) -> &Hardware {
+        self.hardware
+            .get_or_init(|| async {
+                let probe = self.device_probe.clone();
+                let devices = tokio::task::spawn_blocking(move || probe_devices(&probe, Duration::from_secs(30)))
+                    .await
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+                if let Err(death) = &devices {
+                    tracing::warn!("the GPU check failed, so models run on the CPU: {death}");
+                }
+                Hardware::probe(devices.map_err(|death| format!("the GPU check failed: {death}")))
+            })
+            .await
+    }
+
+    /// Uses `catalog` instead of the one the app started with (tests serve their own).
+    pub fn set_catalog(&mut self, catalog: Catalog) {
+        self.catalog = catalog;
+    }
 }
 
 impl AppState {
@@ -50,13 +92,41 @@ impl AppState {
                 "replies cut short by the last exit were marked interrupted"
             );
         }
+        let catalog = Catalog::load().map_err(|error| error.to_string())?;
+        let device_probe = WorkerCommand { program: worker.program.clone(), args: vec!["devices".into()] };
+        let models = Models {
+            catalog,
+            library: Library::new(data_dir.join("models")),
+            downloads: Mutex::new(HashMap::new()),
+            hardware: tokio::sync::OnceCell::new(),
+            device_probe,
+        };
         let chat = Chat::new(store, worker);
-        Ok(AppState { chat, settings: Mutex::new(settings), paths, data_dir, _data_lock: data_lock })
+        Ok(AppState { chat, settings: Mutex::new(settings), paths, data_dir, models, _data_lock: data_lock })
     }
 
     /// The settings now.
     pub fn settings(&self) -> Settings {
         self.settings.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The engine settings for loading `choice`: with GPU layers left to the app, as many as fit
+    /// in the GPU's free memory with the context.
+    pub async fn tuning_for(&self, choice: &ModelChoice) -> EngineTuning {
+        let mut tuning = self.settings().tuning();
+        if tuning.gpu_layers.is_some() {
+            return tuning;
+        }
+        let Some(gpu) = self.models.hardware().await.best_gpu() else { return tuning };
+        if let Ok(info) = inspect(&choice.model) {
+            let projector = choice.mmproj.as_ref().and_then(|path| std::fs::metadata(path).ok()).map_or(0, |m| m.len());
+            let trained = info.context_length.map_or(DEFAULT_CONTEXT, |n| n.min(u64::from(u32::MAX)) as u32);
+            let context = tuning.context_size.unwrap_or(DEFAULT_CONTEXT.min(trained));
+            let layers = ModelShape::of_gguf(&info, projector).gpu_layers_for(gpu.memory_free, context);
+            tracing::info!(layers, gpu = %gpu.description, "GPU layers chosen to fit the free memory");
+            tuning.gpu_layers = Some(layers);
+        }
+        tuning
     }
 
     /// Validates, saves and adopts new settings.

@@ -2,7 +2,6 @@
 //! checked, bad input gets a clear `{code, message}`, and a conversation goes through its whole
 //! life with the real model, the real store and a real engine worker (the app binary itself).
 
-
 use gemma_desk_app::state::{AppPaths, AppState};
 use gemma_desk_chat::Settings;
 use gemma_desk_engine::WorkerCommand;
@@ -14,6 +13,7 @@ use tauri::webview::InvokeRequest;
 
 mod conversations;
 mod invalid;
+mod models;
 mod replies;
 
 /// An app over a fresh data folder, and its window.
@@ -25,11 +25,19 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn start() -> TestApp {
+        TestApp::start_with(None)
+    }
+
+    /// An app whose model catalog is `catalog` (TOML) instead of the built-in one.
+    pub fn start_with(catalog: Option<&str>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings { data_dir: Some(dir.path().join("data")), ..Default::default() };
         let paths = AppPaths { settings: dir.path().join("config/settings.json"), logs: dir.path().join("logs") };
         let worker = WorkerCommand { program: env!("CARGO_BIN_EXE_gemma-desk").into(), args: vec!["worker".into()] };
-        let state = tauri::async_runtime::block_on(AppState::open(paths, settings, worker)).unwrap();
+        let mut state = tauri::async_runtime::block_on(AppState::open(paths, settings, worker)).unwrap();
+        if let Some(catalog) = catalog {
+            state.models.set_catalog(gemma_desk_models::Catalog::parse(catalog, "test").unwrap());
+        }
         let app = gemma_desk_app::with_commands(mock_builder()).build(mock_context(noop_assets())).unwrap();
         app.manage(state);
         let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();

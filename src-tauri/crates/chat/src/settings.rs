@@ -50,6 +50,8 @@ pub struct Settings {
     pub gpu_layers: Option<u32>,
     /// Where conversations are kept (unset: the platform's data folder); read at start.
     pub data_dir: Option<PathBuf>,
+    /// A Hugging Face access token, for downloads from gated repositories.
+    pub hf_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -64,6 +66,7 @@ impl Default for Settings {
             threads: None,
             gpu_layers: None,
             data_dir: None,
+            hf_token: None,
         }
     }
 }
@@ -169,6 +172,11 @@ impl Settings {
         let known = |id: &str| builtin.iter().chain(&self.custom_presets).any(|preset| preset.id == id);
         if !self.preset_id.is_empty() && !known(&self.preset_id) {
             return invalid(format!("there is no preset {:?}", self.preset_id));
+        }
+        if let Some(token) = &self.hf_token
+            && (token.len() > 512 || token.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return invalid("the Hugging Face token must be one word of at most 512 characters".into());
         }
         if let Some(dir) = &self.data_dir
             && !dir.is_absolute()

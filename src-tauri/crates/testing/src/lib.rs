@@ -1,6 +1,9 @@
-//! Test support: the offline test data that `scripts/test` prepares.
+//! Test support: the offline test data that `scripts/test` prepares, and a local HTTP server
+//! that stands in for Hugging Face.
 
 use std::path::PathBuf;
+
+pub mod server;
 
 /// The Gemma 3 270M test model: `GEMMA_DESK_TEST_MODEL`, or where `models/fetch-test-model` puts it.
 pub fn test_model() -> PathBuf {

@@ -6,8 +6,8 @@ use std::time::Duration;
 use gemma_desk_models::download::{DownloadFile, DownloadOptions, Phase, Progress, download, part_path};
 use gemma_desk_models::{Control, DownloadError};
 
-use crate::server::{Fault, Server};
 use crate::{bytes, sha256};
+use gemma_desk_testing::server::{Fault, Server};
 
 const MIB: usize = 1 << 20;
 

@@ -10,37 +10,27 @@ use gemma_desk_models::{
 };
 use gemma_desk_testing::{test_model, test_projector};
 
-use crate::server::{Fault, Server};
 use crate::sha256;
+use gemma_desk_testing::server::{Fault, Server};
 
 fn options() -> DownloadOptions {
     DownloadOptions { backoff: Duration::from_millis(10), env_proxies: false, ..DownloadOptions::default() }
 }
 
-/// A one-model catalog served by `server`: the test model, and the vision projector.
-fn catalog(server: &Server, model: &[u8], projector: &[u8], model_hash: &str) -> Catalog {
+/// The test catalog, with its model file replaced by `model` (published with `model_hash`).
+fn catalog_serving(server: &Server, model: &[u8], model_hash: &str) -> Catalog {
+    let text = server.serve_test_catalog();
     server.file("/test/tiny-GGUF/resolve/abc123/tiny.gguf", model.to_vec());
-    server.file("/test/tiny-GGUF/resolve/abc123/mmproj-tiny.gguf", projector.to_vec());
-    let text = format!(
-        r#"endpoint = "{}"
-[[model]]
-id = "tiny-it"
-name = "Tiny"
-family = "gemma3"
-repo = "test/tiny-GGUF"
-rev = "abc123"
-file = {{ name = "tiny.gguf", bytes = {}, sha256 = "{model_hash}" }}
-mmproj = {{ name = "mmproj-tiny.gguf" }}
-context = 32768
-caps = ["text", "vision"]
-licence = "gemma"
-layers = 18
-kv = {{ swa_layers = 15, global_layers = 3, kv_heads = 1, head_dim = 256 }}
-"#,
-        server.base,
-        model.len()
+    let published = text.lines().find(|line| line.starts_with("file = ")).unwrap();
+    let text = text.replace(
+        published,
+        &format!("file = {{ name = \"tiny.gguf\", bytes = {}, sha256 = \"{model_hash}\" }}", model.len()),
     );
     Catalog::parse(&text, "test").unwrap()
+}
+
+fn catalog(server: &Server) -> Catalog {
+    Catalog::parse(&server.serve_test_catalog(), "test").unwrap()
 }
 
 fn read(path: &Path) -> Vec<u8> {
@@ -51,7 +41,7 @@ fn read(path: &Path) -> Vec<u8> {
 async fn a_catalog_model_installs_with_its_projector_and_can_be_deleted() {
     let server = Server::start();
     let (model, projector) = (read(&test_model()), read(&test_projector("vision-gemma3")));
-    let catalog = catalog(&server, &model, &projector, &sha256(&model));
+    let catalog = catalog(&server);
     server.faults("/test/tiny-GGUF/resolve/abc123/tiny.gguf", vec![Fault::DropAfter(50 << 20)]);
     let dir = tempfile::tempdir().unwrap();
     let library = Library::new(dir.path());
@@ -87,8 +77,8 @@ async fn a_catalog_model_installs_with_its_projector_and_can_be_deleted() {
 #[tokio::test]
 async fn a_paused_install_is_listed_as_partial_and_resumes() {
     let server = Server::start();
-    let (model, projector) = (read(&test_model()), read(&test_projector("vision-gemma3")));
-    let catalog = catalog(&server, &model, &projector, &sha256(&model));
+    let model = read(&test_model());
+    let catalog = catalog(&server);
     server.faults("/test/tiny-GGUF/resolve/abc123/tiny.gguf", vec![Fault::Slow(Duration::from_millis(5))]);
     let dir = tempfile::tempdir().unwrap();
     let library = Library::new(dir.path());
@@ -119,7 +109,7 @@ async fn a_paused_install_is_listed_as_partial_and_resumes() {
 async fn a_download_that_is_not_a_gguf_is_removed_even_when_its_hash_matches() {
     let server = Server::start();
     let junk = crate::bytes(1 << 20, 5);
-    let catalog = catalog(&server, &junk, b"", &sha256(&junk));
+    let catalog = catalog_serving(&server, &junk, &sha256(&junk));
     let dir = tempfile::tempdir().unwrap();
     let library = Library::new(dir.path());
     let (_control, signal) = Control::new();

@@ -3,7 +3,6 @@
 mod downloads;
 mod library;
 mod recommend;
-mod server;
 
 use sha2::{Digest, Sha256};
 

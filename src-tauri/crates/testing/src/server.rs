@@ -25,10 +25,14 @@ pub enum Fault {
     LongerContentLength(u64),
 }
 
+/// A request the server received.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The path asked for.
     pub path: String,
+    /// Its `Range` header.
     pub range: Option<String>,
+    /// Its `Authorization` header.
     pub authorization: Option<String>,
 }
 
@@ -41,11 +45,13 @@ struct State {
 
 /// The server; it stops when dropped (its thread is detached and idle).
 pub struct Server {
+    /// `http://127.0.0.1:<port>`.
     pub base: String,
     state: Arc<Mutex<State>>,
 }
 
 impl Server {
+    /// Starts serving on a free loopback port.
     pub fn start() -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -73,6 +79,7 @@ impl Server {
         self.state.lock().unwrap().faults.insert(path.to_owned(), faults);
     }
 
+    /// The requests for `path` so far.
     pub fn requests(&self, path: &str) -> Vec<Request> {
         self.state.lock().unwrap().requests.iter().filter(|r| r.path == path).cloned().collect()
     }
@@ -159,4 +166,41 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         }
         _ => out.write_all(slice),
     }
+}
+
+impl Server {
+    /// Serves the test model and the vision test projector as the files of a one-model catalog
+    /// (`tiny-it`, Hugging Face layout, revision `abc123`), and returns that catalog's TOML. The
+    /// model's hash is published, the projector's is not.
+    pub fn serve_test_catalog(&self) -> String {
+        let model = std::fs::read(crate::test_model()).expect("the test model is readable");
+        let projector = std::fs::read(crate::test_projector("vision-gemma3")).expect("the projector is readable");
+        let model_sha256 = sha256_hex(&model);
+        let model_bytes = model.len();
+        self.file("/test/tiny-GGUF/resolve/abc123/tiny.gguf", model);
+        self.file("/test/tiny-GGUF/resolve/abc123/mmproj-tiny.gguf", projector);
+        format!(
+            r#"endpoint = "{base}"
+[[model]]
+id = "tiny-it"
+name = "Tiny"
+family = "gemma3"
+repo = "test/tiny-GGUF"
+rev = "abc123"
+file = {{ name = "tiny.gguf", bytes = {model_bytes}, sha256 = "{model_sha256}" }}
+mmproj = {{ name = "mmproj-tiny.gguf" }}
+context = 32768
+caps = ["text", "vision"]
+licence = "gemma"
+layers = 18
+kv = {{ swa_layers = 15, global_layers = 3, kv_heads = 1, head_dim = 256 }}
+"#,
+            base = self.base
+        )
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
