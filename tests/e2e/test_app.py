@@ -80,21 +80,25 @@ def wait_finished(app, timeout=120):
     return reply_status(app)
 
 
-def test_first_run_chooses_a_model_and_remembers_it(start_app, home, model):
+def test_first_run_imports_a_model_and_remembers_it(start_app, home, model):
     use_sampling(home, {"seed": 1, "max_tokens": 16})
     # The native file dialog is answered through GEMMA_DESK_DIALOG_OPEN_FILE (WebDriver cannot
     # reach it); everything else is the window's own first-run flow.
     app = start_app(name="first-run", env={"GEMMA_DESK_DIALOG_OPEN_FILE": model})
-    first_run = app.find("first-run")
-    assert "GGUF" in first_run.text
+    app.find("first-run")
+    app.find("hardware-summary")
     app.screenshot("first-run-screen")
+    app.find("import-model").click()
     app.find("pick-model").click()
     app.wait(lambda: Path(model).name in app.find("model-path").text, 10, "the chosen file is not shown")
+    app.find("import-mode-copy").click()
     app.screenshot("model-chosen")
-    app.find("load-model").click()
+    app.find("import-confirm").click()
     app.wait(lambda: not app.visible("first-run"), 60, "the chat did not open once the model loaded")
     app.find("composer")
     app.screenshot("chat-ready")
+    copies = list((home / "data").glob("**/models/*/" + Path(model).name))
+    assert len(copies) == 1, f"the model was not copied into the models folder: {copies}"
     app.quit()
 
     again = start_app(name="first-run-again")

@@ -1,7 +1,7 @@
 // Development only: the real UI with mockIPC standing in for the Rust shell, for screenshots.
 import { mockIPC } from '@tauri-apps/api/mocks';
-import { conversation, entry, message } from '../src/lib/testing';
-import type { AppState, ReplyEvent } from '../src/lib/types';
+import { catalogModel, conversation, entry, installedModel, message, modelsOverview } from '../src/lib/testing';
+import type { AppState, DownloadProgress, ReplyEvent } from '../src/lib/types';
 
 const params = new URLSearchParams(location.search);
 const firstRun = params.has('first-run');
@@ -33,7 +33,7 @@ const branch = [
 ];
 const state: AppState = {
   version: '0.1.0',
-  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: { temperature: 0.7 }, context_size: null, threads: null, gpu_layers: null, data_dir: null },
+  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: { temperature: 0.7 }, context_size: null, threads: null, gpu_layers: null, data_dir: null, hf_token: null },
   builtin_presets: [
     { id: 'general', name: 'General assistant', prompt: 'You are a helpful assistant.' },
     { id: 'multilingual', name: 'Multilingual', prompt: 'Answer in the language of the question.' },
@@ -51,7 +51,13 @@ const conversations = [
   conversation(1, { title: 'Sourdough starter', updated_at: 1000 }),
 ];
 
-function send(channel: unknown, index: number, event: ReplyEvent) {
+const overview = modelsOverview({
+  installed: firstRun ? [] : [installedModel('gemma-3-4b-it', { name: 'Gemma 3 4B', is_default: true }), installedModel('my-gemma', { name: 'my-gemma-Q8_0', source: 'linked', missing: ['/mnt/usb/my-gemma-Q8_0.gguf'] })],
+  partial: [{ id: 'gemma-3-1b-it', bytes: 300 * 1024 ** 2 }],
+});
+overview.catalog.push(catalogModel('gemma-3-12b-it', { fit: { ...overview.catalog[1].fit, model: 'gemma-3-12b-it', verdict: 'slow', explanation: 'It fits, but on the CPU it writes about 3 words a second.' } }));
+
+function send(channel: unknown, index: number, event: ReplyEvent | DownloadProgress) {
   const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } }).__TAURI_INTERNALS__;
   internals.runCallback((channel as { id: number }).id, { index, message: event });
 }
@@ -70,6 +76,14 @@ mockIPC(async (cmd, args) => {
       return { conversation: conversations.find((c) => c.id === a.id) ?? conversations[0], branch };
     case 'search_messages':
       return [{ conversation_id: 3, title: 'Sorting in Rust', message_id: 2, role: 'assistant', snippet: 'how to \u0002sort\u0003 a vector <b>not bold</b>' }];
+    case 'models_overview':
+      return overview;
+    case 'download_model': {
+      // Stays at 42 % for the screenshot.
+      const total = 3.3 * 1024 ** 3;
+      send(a.onProgress, 0, { phase: 'downloading', file: 0, files: 2, file_name: 'gemma-3-4b-it-Q4_K_M.gguf', done: 0.42 * total, total, bytes_per_second: 12.3 * 1024 ** 2, seconds_left: 160, note: null });
+      return new Promise(() => {});
+    }
     case 'send_message': {
       const user = message(10, { role: 'user', content: String(a.text) });
       const r = message(11, { role: 'assistant', content: '', status: 'streaming' });

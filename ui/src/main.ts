@@ -5,6 +5,7 @@ import { ipc } from './lib/ipc';
 import { AppStore } from './lib/stores/app.svelte';
 import { ChatStore } from './lib/stores/chat.svelte';
 import { ConversationsStore } from './lib/stores/conversations.svelte';
+import { ModelsStore } from './lib/stores/models.svelte';
 import { ToastStore } from './lib/stores/toasts.svelte';
 import { applyTheme } from './lib/theme';
 
@@ -24,5 +25,6 @@ if (location.hash === '#bench-stream') {
     onFinished: () => void conversations.load().catch(() => {}),
   });
   const app = new AppStore(ipc);
-  mount(App, { target, props: { stores: { ipc, app, conversations, chat, toasts } } });
+  const models = new ModelsStore(ipc);
+  mount(App, { target, props: { stores: { ipc, app, conversations, chat, models, toasts } } });
 }

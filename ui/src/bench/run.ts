@@ -3,6 +3,7 @@ import { AppError, type Ipc } from '../lib/ipc';
 import { AppStore } from '../lib/stores/app.svelte';
 import { ChatStore } from '../lib/stores/chat.svelte';
 import { ConversationsStore } from '../lib/stores/conversations.svelte';
+import { ModelsStore } from '../lib/stores/models.svelte';
 import { ToastStore } from '../lib/stores/toasts.svelte';
 import { conversation, entry, message } from '../lib/testing';
 import type { AppState, BranchMessage, Message, ReplyEvent } from '../lib/types';
@@ -19,7 +20,7 @@ function benchIpc(): Ipc {
   ];
   const state = {
     version: 'bench',
-    settings: { theme: 'system', model: null, preset_id: '', custom_presets: [], sampling: {}, context_size: null, threads: null, gpu_layers: null, data_dir: null },
+    settings: { theme: 'system', model: null, preset_id: '', custom_presets: [], sampling: {}, context_size: null, threads: null, gpu_layers: null, data_dir: null, hf_token: null },
     builtin_presets: [],
     sampling_defaults: { temperature: 1, top_k: 64, top_p: 0.95, min_p: 0, repeat_penalty: 1, seed: null, max_tokens: null },
     engine: { state: 'ready', choice: { model: 'bench.gguf', mmproj: null }, info: null, error: null },
@@ -110,5 +111,6 @@ export function mountBench(target: HTMLElement): void {
   const conversations = new ConversationsStore(ipc);
   const chat = new ChatStore(ipc, { onError: (error) => toasts.error(error) });
   const app = new AppStore(ipc);
-  mount(Bench, { target, props: { stores: { ipc, app, conversations, chat, toasts } } });
+  const models = new ModelsStore(ipc);
+  mount(Bench, { target, props: { stores: { ipc, app, conversations, chat, models, toasts } } });
 }

@@ -4,6 +4,7 @@ import type { Ipc } from './ipc';
 import type { AppStore } from './stores/app.svelte';
 import type { ChatStore } from './stores/chat.svelte';
 import type { ConversationsStore } from './stores/conversations.svelte';
+import type { ModelsStore } from './stores/models.svelte';
 import type { ToastStore } from './stores/toasts.svelte';
 
 export interface Stores {
@@ -11,6 +12,7 @@ export interface Stores {
   app: AppStore;
   conversations: ConversationsStore;
   chat: ChatStore;
+  models: ModelsStore;
   toasts: ToastStore;
 }
 

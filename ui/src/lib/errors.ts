@@ -15,6 +15,7 @@ const TABLE: Record<ErrorCode, { severity: Severity; title: MessageKey }> = {
   store: { severity: 'error', title: 'error.store' },
   io: { severity: 'error', title: 'error.io' },
   cancelled: { severity: 'info', title: 'error.cancelled' },
+  download: { severity: 'error', title: 'error.download' },
 };
 
 export interface ShownError {

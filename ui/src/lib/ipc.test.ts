@@ -3,12 +3,12 @@ import { emit } from '@tauri-apps/api/event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError, ipc } from './ipc';
 import { conversation, message } from './testing';
-import type { ReplyEvent } from './types';
+import type { DownloadProgress, ReplyEvent } from './types';
 
 afterEach(() => clearMocks());
 
 /** Sends `message` on a channel the way the shell does: with its index, possibly out of order. */
-function sendOnChannel(channel: unknown, index: number, payload: ReplyEvent): void {
+function sendOnChannel(channel: unknown, index: number, payload: ReplyEvent | DownloadProgress): void {
   const id = (channel as { id: number }).id;
   const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
     .__TAURI_INTERNALS__;
@@ -112,5 +112,62 @@ describe('the IPC module', () => {
     stop();
     await emit('menu://settings');
     expect(handler).toHaveBeenCalledTimes(2);
+  });
+
+  it('sends the model commands their contract argument names', async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      return null;
+    });
+    await ipc.modelsOverview();
+    await ipc.pauseDownload('gemma-3-4b-it');
+    await ipc.cancelDownload('gemma-3-4b-it');
+    await ipc.useModel('gemma-3-4b-it');
+    await ipc.deleteModel('gemma-3-1b-it');
+    await ipc.importModel('/m.gguf', null, 'link');
+    expect(calls).toEqual([
+      ['models_overview', {}],
+      ['pause_download', { id: 'gemma-3-4b-it' }],
+      ['cancel_download', { id: 'gemma-3-4b-it' }],
+      ['use_model', { id: 'gemma-3-4b-it' }],
+      ['delete_model', { id: 'gemma-3-1b-it' }],
+      ['import_model', { model: '/m.gguf', mmproj: null, mode: 'link' }],
+    ]);
+  });
+
+  it('hands download progress from the channel to the caller and resolves with the outcome', async () => {
+    let received: Record<string, unknown> = {};
+    const progress = (done: number): DownloadProgress => ({
+      phase: 'downloading',
+      file: 0,
+      files: 1,
+      file_name: 'gemma-3-1b-it-Q4_K_M.gguf',
+      done,
+      total: 800,
+      bytes_per_second: 100,
+      seconds_left: (800 - done) / 100,
+      note: null,
+    });
+    mockIPC((cmd, args) => {
+      if (cmd !== 'download_model') return null;
+      received = args as Record<string, unknown>;
+      sendOnChannel(received.onProgress, 1, progress(400));
+      sendOnChannel(received.onProgress, 0, progress(200));
+      return { status: 'paused', model: null };
+    });
+    const seen: number[] = [];
+    const outcome = await ipc.downloadModel('gemma-3-1b-it', false, true, (p) => seen.push(p.done));
+    expect(received).toMatchObject({ id: 'gemma-3-1b-it', withMmproj: false, acceptLicence: true });
+    expect(seen, 'progress arrives in the order it was sent').toEqual([200, 400]);
+    expect(outcome).toEqual({ status: 'paused', model: null });
+  });
+
+  it('keeps the download error code so the failure can be shown as a failed download', async () => {
+    mockIPC(() => {
+      throw { code: 'download', message: 'the server refused the file (401); is a Hugging Face token needed?' };
+    });
+    const failure = await ipc.downloadModel('x', false, true, () => {}).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'download' });
   });
 });

@@ -6,12 +6,17 @@ import type {
   AppState,
   BranchMessage,
   Conversation,
+  DownloadOutcome,
+  DownloadProgress,
   EngineStatus,
   ErrorCode,
   ExportFormat,
+  ImportMode,
+  InstalledModel,
   Message,
   ModelChoice,
   ModelFileKind,
+  ModelsOverview,
   OpenedConversation,
   ReplyEvent,
   SearchHit,
@@ -27,6 +32,7 @@ const ERROR_CODES: readonly ErrorCode[] = [
   'store',
   'io',
   'cancelled',
+  'download',
 ];
 
 /** A failure reported by Rust (`{ code, message }`), or one of the UI's own turned into that shape. */
@@ -79,6 +85,27 @@ export const ipc = {
   pickModelFile: (kind: ModelFileKind) => call<string | null>('pick_model_file', { kind }),
   loadModel: (choice: ModelChoice) => call<EngineStatus>('load_model', { choice }),
   engineStatus: () => call<EngineStatus>('engine_status'),
+
+  modelsOverview: () => call<ModelsOverview>('models_overview'),
+  /** Downloads (or resumes) a catalog model; resolves when it is installed, paused or cancelled. */
+  downloadModel: (
+    id: string,
+    withMmproj: boolean,
+    acceptLicence: boolean,
+    onProgress: (progress: DownloadProgress) => void,
+  ) =>
+    call<DownloadOutcome>('download_model', {
+      id,
+      withMmproj,
+      acceptLicence,
+      onProgress: new Channel<DownloadProgress>(onProgress),
+    }),
+  pauseDownload: (id: string) => call<null>('pause_download', { id }),
+  cancelDownload: (id: string) => call<null>('cancel_download', { id }),
+  useModel: (id: string) => call<EngineStatus>('use_model', { id }),
+  deleteModel: (id: string) => call<null>('delete_model', { id }),
+  importModel: (model: string, mmproj: string | null, mode: ImportMode) =>
+    call<InstalledModel>('import_model', { model, mmproj, mode }),
 
   listConversations: (limit: number, offset: number) =>
     call<Conversation[]>('list_conversations', { limit, offset }),
@@ -144,4 +171,11 @@ export const COMMANDS = [
   'import_conversation',
   'open_external',
   'open_log',
+  'models_overview',
+  'download_model',
+  'pause_download',
+  'cancel_download',
+  'use_model',
+  'delete_model',
+  'import_model',
 ] as const;

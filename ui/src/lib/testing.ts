@@ -1,5 +1,16 @@
 // Records for tests and the development harness.
-import type { BranchMessage, Conversation, Message } from './types';
+import type {
+  BranchMessage,
+  CatalogView,
+  Conversation,
+  Fit,
+  Hardware,
+  InstalledModel,
+  Message,
+  ModelsOverview,
+  Recommendation,
+  Usage,
+} from './types';
 
 export function conversation(id: number, fields: Partial<Conversation> = {}): Conversation {
   return {
@@ -42,4 +53,85 @@ export function message(id: number, fields: Partial<Message> = {}): Message {
 
 export function entry(m: Message, siblingIndex = 1, siblingCount = 1): BranchMessage {
   return { message: m, sibling_index: siblingIndex, sibling_count: siblingCount, attachments: [] };
+}
+
+const GB = 1024 ** 3;
+
+export function hardware(fields: Partial<Hardware> = {}): Hardware {
+  return { ram_total: 16 * GB, ram_available: 9 * GB, cpu: 'AMD Ryzen 7 5800U', cpu_threads: 16, gpus: [], gpu_problem: null, ...fields };
+}
+
+export function fit(model: string, fields: Partial<Fit> = {}): Fit {
+  return {
+    model,
+    estimate: { context: 8192, weights: 2.3 * GB, projector: 0, kv_cache: 0.3 * GB, overhead: 0.2 * GB, total: 2.8 * GB },
+    placement: { kind: 'cpu' },
+    verdict: 'good',
+    cpu_tokens_per_second: 14,
+    explanation: `${model} needs about 2.8 GB of the 9 GB free; on the CPU it writes about 14 words a second.`,
+    ...fields,
+  };
+}
+
+export function catalogModel(id: string, fields: Partial<CatalogView> = {}): CatalogView {
+  return {
+    id,
+    name: id.replace(/^gemma-/, 'Gemma ').replace(/-it$/, ''),
+    family: 'gemma3',
+    caps: ['text', 'vision'],
+    context: 131072,
+    licence: { id: 'gemma', name: 'Gemma Terms of Use', url: 'https://ai.google.dev/gemma/terms' },
+    download_bytes: 3.3 * GB,
+    files: [
+      { name: `${id}-Q4_K_M.gguf`, bytes: 2.5 * GB, sha256: null },
+      { name: 'mmproj-model-f16.gguf', bytes: 0.8 * GB, sha256: null },
+    ],
+    fit: fit(id),
+    ...fields,
+  };
+}
+
+export function installedModel(id: string, fields: Partial<InstalledModel> = {}): InstalledModel {
+  const path = `/home/me/.local/share/gemma-desk/models/${id}/${id}-Q4_K_M.gguf`;
+  return {
+    id,
+    name: id,
+    source: 'catalog',
+    model: { path, bytes: 2.5 * GB, sha256: null, sha256_published: true },
+    mmproj: null,
+    description: { architecture: 'gemma3', quantization: 'Q4_K_M', context_length: 131072, layers: 34, caps: ['text'], licence: 'gemma' },
+    installed_at: 1_700_000_000,
+    model_path: path,
+    mmproj_path: null,
+    disk_bytes: 2.5 * GB,
+    missing: [],
+    is_default: false,
+    ...fields,
+  };
+}
+
+function recommendation(usage: Usage, choice: string | null): Recommendation {
+  return { usage, choice, summary: `For ${usage}, ${choice ?? 'nothing'} suits this computer best.`, candidates: choice ? [fit(choice)] : [] };
+}
+
+export function modelsOverview(fields: Partial<ModelsOverview> = {}): ModelsOverview {
+  return {
+    hardware: hardware(),
+    recommendations: {
+      text: recommendation('text', 'gemma-3-4b-it'),
+      vision: recommendation('vision', 'gemma-3-4b-it'),
+      voice: recommendation('voice', 'gemma-3n-e2b-it'),
+    },
+    catalog: [
+      catalogModel('gemma-3-1b-it', { caps: ['text'], files: [{ name: 'gemma-3-1b-it-Q4_K_M.gguf', bytes: 0.75 * GB, sha256: null }], download_bytes: 0.75 * GB }),
+      catalogModel('gemma-3-4b-it'),
+      catalogModel('gemma-3n-e2b-it', { caps: ['text', 'vision', 'audio'] }),
+      catalogModel('gemma-3-27b-it', { download_bytes: 17 * GB, fit: fit('gemma-3-27b-it', { verdict: 'too_big', placement: { kind: 'none' }, explanation: 'It needs about 18 GB; this computer has 9 GB free.' }) }),
+    ],
+    installed: [],
+    partial: [],
+    downloading: [],
+    models_dir: '/home/me/.local/share/gemma-desk/models',
+    ...fields,
+  };
 }

@@ -11,7 +11,8 @@ export type ErrorCode =
   | 'engine'
   | 'store'
   | 'io'
-  | 'cancelled';
+  | 'cancelled'
+  | 'download';
 
 export interface SamplingParams {
   temperature?: number | null;
@@ -137,6 +138,8 @@ export interface Settings {
   threads: number | null;
   gpu_layers: number | null;
   data_dir: string | null;
+  /** A Hugging Face access token, for downloads from gated repositories. */
+  hf_token: string | null;
 }
 
 export interface AppState {
@@ -163,3 +166,162 @@ export type ReplyEvent =
 
 export type ExportFormat = 'markdown' | 'json';
 export type ModelFileKind = 'model' | 'mmproj';
+
+// Getting a model: the machine, the catalog judged against it, the installed models, downloads.
+
+export type Bytes = number;
+export type Usage = 'text' | 'vision' | 'voice';
+export type Capability = 'text' | 'vision' | 'audio' | 'tools' | 'thinking';
+export type LicenceId = 'gemma' | 'apache-2.0';
+
+export interface Gpu {
+  name: string;
+  description: string;
+  backend: string;
+  integrated: boolean;
+  memory_total: Bytes;
+  memory_free: Bytes;
+}
+
+export interface Hardware {
+  ram_total: Bytes;
+  ram_available: Bytes;
+  cpu: string;
+  cpu_threads: number;
+  gpus: Gpu[];
+  /** Why no GPU can be used although one may be there (plain English). */
+  gpu_problem: string | null;
+}
+
+export interface MemoryEstimate {
+  context: number;
+  weights: Bytes;
+  projector: Bytes;
+  kv_cache: Bytes;
+  overhead: Bytes;
+  total: Bytes;
+}
+
+export type Placement =
+  | { kind: 'gpu'; device: string }
+  | { kind: 'partial'; device: string; gpu_layers: number; of: number }
+  | { kind: 'cpu' }
+  | { kind: 'none' };
+
+export type Verdict = 'good' | 'slow' | 'too_big';
+
+/** One catalog model judged against this machine. */
+export interface Fit {
+  /** The catalog id. */
+  model: string;
+  estimate: MemoryEstimate;
+  placement: Placement;
+  verdict: Verdict;
+  cpu_tokens_per_second: number | null;
+  /** The verdict in plain English. */
+  explanation: string;
+}
+
+export interface Recommendation {
+  usage: Usage;
+  /** The catalog id to offer, or null when nothing suits this machine. */
+  choice: string | null;
+  summary: string;
+  candidates: Fit[];
+}
+
+export interface Licence {
+  id: LicenceId;
+  name: string;
+  url: string;
+}
+
+export interface RemoteFile {
+  name: string;
+  bytes: Bytes | null;
+  sha256: string | null;
+}
+
+export interface CatalogView {
+  id: string;
+  name: string;
+  family: string;
+  caps: Capability[];
+  context: number;
+  licence: Licence;
+  /** Model and projector, as far as their sizes are known. */
+  download_bytes: Bytes;
+  /** The model file first, then its projector (mmproj) if it has one. */
+  files: RemoteFile[];
+  fit: Fit;
+}
+
+export interface InstalledFile {
+  path: string;
+  bytes: Bytes;
+  sha256: string | null;
+  sha256_published: boolean;
+}
+
+export interface InstalledModel {
+  id: string;
+  name: string;
+  source: 'catalog' | 'copied' | 'linked';
+  model: InstalledFile;
+  mmproj: InstalledFile | null;
+  description: {
+    architecture: string;
+    quantization: string | null;
+    context_length: number | null;
+    layers: number | null;
+    caps: string[];
+    licence: LicenceId | null;
+  };
+  /** Seconds since the Unix epoch (not Millis, unlike the conversation records). */
+  installed_at: number;
+  model_path: string;
+  mmproj_path: string | null;
+  disk_bytes: Bytes;
+  /** Files that are gone (a linked import whose file was moved or deleted). */
+  missing: string[];
+  is_default: boolean;
+}
+
+export interface PartialDownload {
+  id: string;
+  bytes: Bytes;
+}
+
+export interface ModelsOverview {
+  hardware: Hardware;
+  recommendations: Record<Usage, Recommendation>;
+  catalog: CatalogView[];
+  installed: InstalledModel[];
+  /** Downloads paused or interrupted earlier; download_model resumes them. */
+  partial: PartialDownload[];
+  /** Catalog ids being downloaded now. */
+  downloading: string[];
+  models_dir: string;
+}
+
+export interface DownloadProgress {
+  phase: 'resuming' | 'downloading' | 'retrying' | 'verifying';
+  /** The file being fetched (0-based) of `files`. */
+  file: number;
+  files: number;
+  file_name: string;
+  /** Bytes on disk for the whole download, and its size as far as known. */
+  done: Bytes;
+  total: Bytes;
+  bytes_per_second: number;
+  seconds_left: number | null;
+  /** Why it is retrying. */
+  note: string | null;
+}
+
+export interface DownloadOutcome {
+  status: 'installed' | 'paused' | 'cancelled';
+  model: InstalledModel | null;
+}
+
+export type ImportMode = 'copy' | 'link';

@@ -1,15 +1,15 @@
 // The application's settings and the engine's state, as the shell reports them.
 import type { Ipc } from '../ipc';
 import { applyTheme } from '../theme';
-import type { AppState, EngineStatus, ModelChoice, Preset, Settings } from '../types';
+import type { AppState, EngineStatus, InstalledModel, Preset, Settings } from '../types';
 
-type AppIpc = Pick<Ipc, 'appState' | 'saveSettings' | 'loadModel' | 'engineStatus' | 'pickModelFile' | 'openLog'>;
+type AppIpc = Pick<Ipc, 'appState' | 'saveSettings' | 'useModel' | 'engineStatus' | 'pickModelFile' | 'openLog'>;
 
 const POLL_MS = 500;
 
 export class AppStore {
   state = $state<AppState | null>(null);
-  /** A load_model call of ours is running. */
+  /** A use_model call of ours is running. */
   loadingModel = $state(false);
   settingsOpen = $state(false);
   private readonly ipc: AppIpc;
@@ -56,12 +56,13 @@ export class AppStore {
     return this.ipc.pickModelFile(kind);
   }
 
-  /** Loads a model; the engine status (ready or failed) is kept either way. */
-  async loadModel(choice: ModelChoice): Promise<EngineStatus> {
+  /** Makes an installed model the default and loads it; the engine status (ready or failed) is kept either way. */
+  async useModel(model: InstalledModel): Promise<EngineStatus> {
+    const choice = { model: model.model_path, mmproj: model.mmproj_path };
     this.loadingModel = true;
     this.setEngine({ state: 'loading', choice, info: null, error: null });
     try {
-      const engine = await this.ipc.loadModel(choice);
+      const engine = await this.ipc.useModel(model.id);
       this.setEngine(engine);
       this.state = await this.ipc.appState();
       return engine;

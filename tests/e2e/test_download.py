@@ -1,0 +1,112 @@
+"""A new user's first run: the app recommends a model for this machine, shows its licence,
+downloads it (from a local stand-in for Hugging Face, through a catalog override) with a
+progress bar, pauses and resumes, and opens the chat with it."""
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from hf_server import FileServer
+from test_app import send, use_sampling, wait_finished
+
+MODEL_PATH = "/test/tiny-GGUF/resolve/abc123/tiny.gguf"
+PROJECTOR_PATH = "/test/tiny-GGUF/resolve/abc123/mmproj-tiny.gguf"
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def hub(model):
+    fixtures = os.environ.get("GEMMA_DESK_TEST_PROJECTORS", Path.home() / ".cache/gemma-desk/fixtures")
+    projector = Path(fixtures) / "vision-gemma3.mmproj.gguf"
+    # About eight seconds for the test model: long enough to see, pause and resume.
+    server = FileServer({MODEL_PATH: model, PROJECTOR_PATH: projector}, bytes_per_second=32 << 20)
+    yield server, projector
+    server.close()
+
+
+def write_catalog(home, server, model):
+    catalog = home / "catalog.toml"
+    catalog.parent.mkdir(parents=True, exist_ok=True)
+    catalog.write_text(
+        f'''endpoint = "{server.base}"
+[[model]]
+id = "tiny-it"
+name = "Gemma Tiny"
+family = "gemma3"
+repo = "test/tiny-GGUF"
+rev = "abc123"
+file = {{ name = "tiny.gguf", bytes = {Path(model).stat().st_size}, sha256 = "{sha256(model)}" }}
+mmproj = {{ name = "mmproj-tiny.gguf" }}
+context = 32768
+caps = ["text", "vision"]
+licence = "gemma"
+layers = 18
+kv = {{ swa_layers = 15, global_layers = 3, kv_heads = 1, head_dim = 256 }}
+'''
+    )
+    return catalog
+
+
+def progress(app):
+    bar = app.visible("download-progress")
+    return int(bar.get_attribute("aria-valuenow") or 0) if bar else 0
+
+
+def test_first_run_downloads_the_recommended_model_and_chats(start_app, home, model, hub):
+    server, projector = hub
+    use_sampling(home, {"seed": 3, "max_tokens": 16})
+    catalog = write_catalog(home, server, model)
+    app = start_app(name="download", env={"GEMMA_DESK_CATALOG": str(catalog)})
+
+    app.find("first-run-recommended", 60)
+    # Asking about images: the recommendation (and the download) includes the projector.
+    app.find("first-run-usage-vision").click()
+    card = app.find("first-run-recommended")
+    assert card.get_attribute("data-model-id") == "tiny-it"
+    assert app.find("download-mmproj").is_selected()
+    assert "Gemma Tiny" in card.text
+    assert app.find("licence-link").text == "Gemma Terms of Use"
+    start = app.find("download-start")
+    assert not start.is_enabled(), "the download must wait for the licence to be accepted"
+    app.screenshot("recommended")
+
+    app.find("licence-accept").click()
+    app.wait(lambda: app.find("download-start").is_enabled(), 5, "accepting the licence did not enable the download")
+    app.find("download-start").click()
+    app.wait(lambda: progress(app) > 8 << 20, 60, "the progress bar did not move")
+    assert "MB" in app.find("download-bytes").text
+    assert "/s" in app.find("download-speed").text
+    assert app.find("download-eta").text
+    app.screenshot("downloading")
+
+    app.find("download-pause").click()
+    app.find("download-resume", 30)
+    partial = list((home / "data").glob("**/models/tiny-it/tiny.gguf.part"))
+    assert partial and partial[0].stat().st_size > 0, "pausing should keep the partial file"
+    kept = partial[0].stat().st_size
+    app.screenshot("paused")
+
+    app.find("download-resume").click()
+    app.wait(lambda: not app.visible("first-run"), 120, "the chat did not open once the download finished")
+    app.find("composer")
+    app.screenshot("chat-after-download")
+    assert (MODEL_PATH, f"bytes={kept}-") in server.requests, "the download did not resume where it paused"
+
+    installed = next((home / "data").glob("**/models/tiny-it"))
+    assert sha256(installed / "tiny.gguf") == sha256(model)
+    assert (installed / "mmproj-tiny.gguf").read_bytes() == projector.read_bytes()
+    assert not list(installed.glob("*.part"))
+
+    app.find("new-chat").click()
+    send(app, "Hello")
+    assert wait_finished(app, 180) in ("done", "stopped")
+    app.screenshot("first-answer")
