@@ -102,6 +102,8 @@ export interface ModelInfo {
   vision: boolean;
   audio: boolean;
   load_ms: number;
+  /** Set when the GPU could not take the model and it runs on the CPU: why. */
+  cpu_fallback: string | null;
 }
 
 export interface ModelChoice {

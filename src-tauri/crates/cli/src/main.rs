@@ -30,6 +30,8 @@ enum Command {
     /// Measure prefill, decode and time to first token through the engine worker, against a
     /// bare llama.cpp loop in the same run; prints JSON.
     Bench(bench::BenchArgs),
+    /// Print the compute devices llama.cpp finds (CPU, GPUs) with their free memory, as JSON.
+    Devices,
     /// Serve the engine protocol on stdin/stdout (started by the CLI and the app themselves).
     #[command(hide = true)]
     Worker,
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Prompt(args) => prompt::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Devices => return ExitCode::from(gemma_desk_engine::run_device_probe() as u8),
         Command::Worker => return ExitCode::from(gemma_desk_engine::run_worker() as u8),
     };
     match result {

@@ -47,6 +47,7 @@ export const en = {
   'message.copied': 'Copied',
   'message.regenerate': 'Regenerate',
   'message.edit': 'Edit',
+  'chat.cpuFallback': 'Running on the CPU, so replies are slower: {reason}',
   'message.save': 'Save & send',
   'message.cancel': 'Cancel',
   'message.figures': 'Figures',

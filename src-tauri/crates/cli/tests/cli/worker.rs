@@ -3,7 +3,8 @@
 use std::time::{Duration, Instant};
 
 use gemma_desk_engine::{
-    ChatMessage, ClientError, LoadOptions, RenderOptions, SamplingParams, StopReason, WorkerClient, WorkerCommand,
+    ChatMessage, ClientError, DeviceKind, LoadOptions, RenderOptions, SamplingParams, StopReason, WorkerClient,
+    WorkerCommand, probe_devices,
 };
 
 use crate::test_model;
@@ -121,4 +122,25 @@ fn requests_before_a_model_is_loaded_are_refused() {
     let mut client = client();
     let error = client.generate(&poem(), &RenderOptions::default(), &greedy(4), |_| {}).unwrap_err();
     assert!(matches!(error, ClientError::NoModel));
+}
+
+#[test]
+fn the_device_probe_lists_the_cpu_and_explains_a_probe_that_dies() {
+    let probe = WorkerCommand { program: env!("CARGO_BIN_EXE_gemma-desk-cli").into(), args: vec!["devices".into()] };
+    let devices = probe_devices(&probe, Duration::from_secs(60)).expect("the probe answers");
+    let cpu = devices.iter().find(|device| device.kind == DeviceKind::Cpu).expect("a CPU device");
+    assert!(cpu.memory_total > 0, "{cpu:?}");
+
+    // A GPU driver that aborts the probe: the caller hears how it died and what it said last.
+    let crash = WorkerCommand {
+        program: "sh".into(),
+        args: vec!["-c".into(), "echo 'ggml_vulkan: error: device lost' >&2; kill -ABRT $$".into()],
+    };
+    let death = probe_devices(&crash, Duration::from_secs(10)).unwrap_err().to_string();
+    assert!(death.contains("SIGABRT") && death.contains("device lost"), "{death}");
+
+    let hang = WorkerCommand { program: "sleep".into(), args: vec!["30".into()] };
+    let started = Instant::now();
+    let death = probe_devices(&hang, Duration::from_millis(300)).unwrap_err().to_string();
+    assert!(death.contains("did not answer") && started.elapsed() < Duration::from_secs(10), "{death}");
 }
