@@ -17,6 +17,7 @@ from selenium.common.exceptions import StaleElementReferenceException, WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.options import ArgOptions
 from selenium.webdriver.support.ui import WebDriverWait
+from Xlib import X, Xatom, display, protocol
 
 ARTIFACTS = Path(os.environ.get("GEMMA_DESK_E2E_ARTIFACTS", "/tmp/gemma-desk-e2e"))
 
@@ -67,6 +68,10 @@ class App:
         )
         self.started = time.time()
         self.driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=options)
+        # The app is WebKitWebDriver's child.
+        children = subprocess.run(["pgrep", "-P", str(self.webdriver.pid)], capture_output=True, text=True).stdout
+        self.pid = next(pid for pid, worker in app_processes() if not worker and str(pid) in children.split())
+        self.closed = False
         self.shots = 0
 
     def wait(self, condition, timeout=60, message=""):
@@ -117,11 +122,13 @@ class App:
         return [pid for pid, worker in app_processes() if worker]
 
     def quit(self):
-        try:
-            # As a user would: close the window (the app exits with its last window).
-            self.driver.close()
-        except WebDriverException:
-            pass
+        if self.closed:
+            return
+        self.closed = True
+        # As a user would: close the window (the app exits with its last window). WebDriver's own
+        # close is ignored now and then by WebKit's automation, so the window manager's request
+        # (what the title bar's close button sends) is used instead.
+        close_window(self.pid)
         try:
             self.driver.quit()
         finally:
@@ -137,6 +144,22 @@ class App:
         for pid, _ in left:
             os.kill(pid, 9)
         assert not left, "the app did not exit when its window closed"
+
+
+def close_window(pid):
+    """Asks the windows of process `pid` to close, as a window manager does (WM_DELETE_WINDOW)."""
+    screen = display.Display()
+    atom = screen.intern_atom
+    wm_pid, protocols, delete = atom("_NET_WM_PID"), atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW")
+    for window in screen.screen().root.query_tree().children:
+        owner = window.get_full_property(wm_pid, Xatom.CARDINAL)
+        if owner and owner.value[0] == pid and delete in (window.get_wm_protocols() or []):
+            message = protocol.event.ClientMessage(
+                window=window, client_type=protocols, data=(32, [delete, X.CurrentTime, 0, 0, 0])
+            )
+            window.send_event(message)
+    screen.flush()
+    screen.close()
 
 
 def app_processes():

@@ -110,3 +110,32 @@ def test_first_run_downloads_the_recommended_model_and_chats(start_app, home, mo
     send(app, "Hello")
     assert wait_finished(app, 180) in ("done", "stopped")
     app.screenshot("first-answer")
+
+    # Settings list it as the default, with the computed hash of the unpublished projector.
+    app.find("settings-button").click()
+    row = app.find("installed-model")
+    assert row.get_attribute("data-model-id") == "tiny-it" and row.get_attribute("data-default") == "true"
+    assert sha256(projector) in app.find("computed-hash").text
+    app.screenshot("settings-models")
+
+
+def test_a_download_cut_by_quitting_resumes_after_a_restart(start_app, home, model, hub):
+    server, _ = hub
+    catalog = write_catalog(home, server, model)
+    env = {"GEMMA_DESK_CATALOG": str(catalog)}
+    app = start_app(name="restart-download", env=env)
+    app.find("licence-accept").click()
+    app.find("download-start").click()
+    app.wait(lambda: progress(app) > 16 << 20, 60, "the download did not start")
+    app.quit()
+    partial = next((home / "data").glob("**/models/tiny-it/tiny.gguf.part"))
+    kept = partial.stat().st_size
+    assert kept > 0
+
+    again = start_app(name="restart-download-again", env=env)
+    again.find("download-resume", 60)
+    again.screenshot("partial-after-restart")
+    again.find("download-resume").click()
+    again.wait(lambda: not again.visible("first-run"), 120, "the resumed download did not open the chat")
+    assert (MODEL_PATH, f"bytes={kept}-") in server.requests, "the download started over instead of resuming"
+    assert sha256(next((home / "data").glob("**/models/tiny-it/tiny.gguf"))) == sha256(model)

@@ -53,7 +53,7 @@ const conversations = [
 
 const overview = modelsOverview({
   installed: firstRun ? [] : [installedModel('gemma-3-4b-it', { name: 'Gemma 3 4B', is_default: true }), installedModel('my-gemma', { name: 'my-gemma-Q8_0', source: 'linked', missing: ['/mnt/usb/my-gemma-Q8_0.gguf'] })],
-  partial: [{ id: 'gemma-3-1b-it', bytes: 300 * 1024 ** 2 }],
+  partial: [{ id: 'gemma-3-1b-it', bytes: 300 * 1024 ** 2, with_mmproj: false }],
 });
 overview.catalog.push(catalogModel('gemma-3-12b-it', { fit: { ...overview.catalog[1].fit, model: 'gemma-3-12b-it', verdict: 'slow', explanation: 'It fits, but on the CPU it writes about 3 words a second.' } }));
 

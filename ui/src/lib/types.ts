@@ -292,6 +292,8 @@ export interface InstalledModel {
 export interface PartialDownload {
   id: string;
   bytes: Bytes;
+  /** Whether the projector was asked for too; null for downloads begun before this was recorded. */
+  with_mmproj: boolean | null;
 }
 
 export interface ModelsOverview {

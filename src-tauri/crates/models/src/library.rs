@@ -98,7 +98,18 @@ pub struct PartialDownload {
     pub id: String,
     /// Bytes already on disk.
     pub bytes: u64,
+    /// Whether the projector was asked for too (unknown for downloads older than the record).
+    pub with_mmproj: Option<bool>,
 }
+
+/// What an unfinished download was asked to fetch, kept beside its partial files so that a resume
+/// after a restart fetches the same.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct Intent {
+    with_mmproj: bool,
+}
+
+const INTENT: &str = "download.json";
 
 /// What can go wrong with the installed models.
 #[derive(Debug, thiserror::Error)]
@@ -188,7 +199,10 @@ impl Library {
             let bytes = part_files(&folder).iter().map(|(_, bytes)| bytes).sum::<u64>();
             if bytes > 0 {
                 let id = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
-                partials.push(PartialDownload { id, bytes });
+                let intent = std::fs::read(folder.join(INTENT))
+                    .ok()
+                    .and_then(|bytes| serde_json::from_slice::<Intent>(&bytes).ok());
+                partials.push(PartialDownload { id, bytes, with_mmproj: intent.map(|i| i.with_mmproj) });
             }
         }
         Ok(partials)
@@ -227,6 +241,7 @@ impl Library {
                 }
             }
         }
+        let intent = Intent { with_mmproj: with_mmproj && model.mmproj.is_some() };
         let remote = std::iter::once(&model.file).chain(model.mmproj.iter().filter(|_| with_mmproj));
         let files: Vec<DownloadFile> = remote
             .map(|file| DownloadFile {
@@ -236,6 +251,9 @@ impl Library {
                 sha256: file.sha256().map(str::to_owned),
             })
             .collect();
+        let intent_path = folder.join(INTENT);
+        let intent_json = serde_json::to_vec(&intent).expect("intents serialize");
+        tokio::fs::write(&intent_path, intent_json).await.map_err(io(&intent_path))?;
         let verified = download::download(&files, options, signal, on_progress).await?;
         let checked = check_pair(&verified[0].path, verified.get(1).map(|v| v.path.as_path()));
         let (info, projector) = match checked {
@@ -257,6 +275,7 @@ impl Library {
             description.caps.retain(|cap| !matches!(cap, Capability::Vision | Capability::Audio));
         }
         description.licence = Some(model.licence);
+        let _ = tokio::fs::remove_file(&intent_path).await;
         let manifest = Installed {
             id: model.id.clone(),
             name: model.name.clone(),

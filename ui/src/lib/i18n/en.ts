@@ -107,6 +107,7 @@ export const en = {
   'hardware.gpuValue': '{name}, {free} of {total} free',
   'hardware.noGpu': 'No GPU',
 
+  'models.hashUnpublished': 'Some of its files have no published hash; the hash computed on download is shown once installed.',
   'models.caps.text': 'Text',
   'models.caps.vision': 'Images',
   'models.caps.audio': 'Audio',
@@ -142,6 +143,7 @@ export const en = {
   'download.cancel': 'Cancel',
   'download.discard': 'Discard',
 
+  'installed.computedHash': 'No published hash for {file}; its SHA-256, computed on download, is {hash}',
   'installed.default': 'Default',
   'installed.onDisk': '{size} on disk',
   'installed.linked': 'used where it is',

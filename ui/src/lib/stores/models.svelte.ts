@@ -46,7 +46,7 @@ export class ModelsStore {
     const ours = this.downloads.get(id);
     if (ours) return ours;
     const partial = this.overview?.partial.find((p) => p.id === id);
-    if (partial) return { status: 'paused', progress: null, done: partial.bytes, error: null, withMmproj: null };
+    if (partial) return { status: 'paused', progress: null, done: partial.bytes, error: null, withMmproj: partial.with_mmproj };
     if (this.overview?.downloading.includes(id)) {
       return { status: 'running', progress: null, done: 0, error: null, withMmproj: null };
     }

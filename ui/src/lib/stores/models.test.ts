@@ -146,10 +146,10 @@ describe('the models store', () => {
   });
 
   it('shows a download paused before this window opened (overview.partial) as paused', async () => {
-    const ipc = { modelsOverview: vi.fn(async () => modelsOverview({ partial: [{ id: 'gemma-3-4b-it', bytes: 1234 }] })) };
+    const ipc = { modelsOverview: vi.fn(async () => modelsOverview({ partial: [{ id: 'gemma-3-4b-it', bytes: 1234, with_mmproj: true }] })) };
     const store = new ModelsStore(ipc as unknown as Ipc);
     await store.load();
-    expect(store.downloadOf('gemma-3-4b-it')).toMatchObject({ status: 'paused', done: 1234, progress: null, withMmproj: null });
+    expect(store.downloadOf('gemma-3-4b-it')).toMatchObject({ status: 'paused', done: 1234, progress: null, withMmproj: true });
     expect(store.pendingIds).toEqual(['gemma-3-4b-it']);
     expect(store.downloadOf('gemma-3-1b-it')).toBeNull();
   });

@@ -95,6 +95,7 @@ async fn a_paused_install_is_listed_as_partial_and_resumes() {
     let partial = library.partial_downloads().unwrap();
     assert_eq!(partial.len(), 1);
     assert!(partial[0].id == "tiny-it" && partial[0].bytes > 4 << 20);
+    assert_eq!(partial[0].with_mmproj, Some(false));
     assert!(library.list().unwrap().is_empty(), "a partial download is not an installed model");
 
     let (_control, signal) = Control::new();
@@ -103,6 +104,7 @@ async fn a_paused_install_is_listed_as_partial_and_resumes() {
     assert!(installed.mmproj_path.is_none());
     assert_eq!(installed.manifest.description.caps, [Capability::Text], "no projector, no vision");
     assert!(library.partial_downloads().unwrap().is_empty());
+    assert!(!dir.path().join("tiny-it/download.json").exists());
 }
 
 #[tokio::test]
