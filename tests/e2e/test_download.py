@@ -116,6 +116,7 @@ def test_first_run_downloads_the_recommended_model_and_chats(start_app, home, mo
     row = app.find("installed-model")
     assert row.get_attribute("data-model-id") == "tiny-it" and row.get_attribute("data-default") == "true"
     assert sha256(projector) in app.find("computed-hash").text
+    app.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     app.screenshot("settings-models")
 
 

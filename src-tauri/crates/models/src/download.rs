@@ -487,7 +487,7 @@ async fn transfer<F: FnMut(&Progress)>(
         meter.learn_total(*have + length);
     }
 
-    let mut out = tokio::fs::OpenOptions::new()
+    let opened = tokio::fs::OpenOptions::new()
         .create(true)
         .write(true)
         .append(append)
@@ -495,6 +495,8 @@ async fn transfer<F: FnMut(&Progress)>(
         .open(part)
         .await
         .map_err(|error| Attempt::Stop(DownloadError::Io { path: part.to_path_buf(), source: error }))?;
+    // Network chunks are small; each write to a tokio file is a hop to a blocking thread.
+    let mut out = tokio::io::BufWriter::with_capacity(1 << 20, opened);
     let write_error = |error| Attempt::Stop(DownloadError::Io { path: part.to_path_buf(), source: error });
     let outcome = loop {
         let chunk = tokio::select! {
@@ -533,7 +535,7 @@ async fn transfer<F: FnMut(&Progress)>(
         return Err(write_error(error));
     }
     if outcome.is_ok() {
-        out.sync_all().await.map_err(write_error)?;
+        out.get_ref().sync_all().await.map_err(write_error)?;
     }
     outcome
 }
