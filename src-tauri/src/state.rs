@@ -1,10 +1,9 @@
 //! What the running app holds: the chat (store + engine), the settings and where things are.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
-
-use std::collections::HashMap;
 use std::time::Duration;
 
 use gemma_desk_chat::{Chat, EngineTuning, ModelChoice, Settings};

@@ -34,24 +34,14 @@ def hub(model):
 
 
 def write_catalog(home, server, model):
+    template = Path(__file__).parent.parent / "fixtures" / "tiny-catalog.toml"
     catalog = home / "catalog.toml"
     catalog.parent.mkdir(parents=True, exist_ok=True)
     catalog.write_text(
-        f'''endpoint = "{server.base}"
-[[model]]
-id = "tiny-it"
-name = "Gemma Tiny"
-family = "gemma3"
-repo = "test/tiny-GGUF"
-rev = "abc123"
-file = {{ name = "tiny.gguf", bytes = {Path(model).stat().st_size}, sha256 = "{sha256(model)}" }}
-mmproj = {{ name = "mmproj-tiny.gguf" }}
-context = 32768
-caps = ["text", "vision"]
-licence = "gemma"
-layers = 18
-kv = {{ swa_layers = 15, global_layers = 3, kv_heads = 1, head_dim = 256 }}
-'''
+        template.read_text()
+        .replace("@ENDPOINT@", server.base)
+        .replace("@MODEL_BYTES@", str(Path(model).stat().st_size))
+        .replace("@MODEL_SHA256@", sha256(model))
     )
     return catalog
 
@@ -116,6 +106,7 @@ def test_first_run_downloads_the_recommended_model_and_chats(start_app, home, mo
     row = app.find("installed-model")
     assert row.get_attribute("data-model-id") == "tiny-it" and row.get_attribute("data-default") == "true"
     assert sha256(projector) in app.find("computed-hash").text
+    assert app.find("catalog-installed").text == "Installed", "an installed model is not offered again"
     app.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
     app.screenshot("settings-models")
 

@@ -169,9 +169,9 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
 }
 
 impl Server {
-    /// Serves the test model and the vision test projector as the files of a one-model catalog
-    /// (`tiny-it`, Hugging Face layout, revision `abc123`), and returns that catalog's TOML. The
-    /// model's hash is published, the projector's is not.
+    /// Serves the test model and the vision test projector as the files of the one-model test
+    /// catalog (`tests/fixtures/tiny-catalog.toml`: `tiny-it`, Hugging Face layout, revision
+    /// `abc123`), and returns that catalog's TOML.
     pub fn serve_test_catalog(&self) -> String {
         let model = std::fs::read(crate::test_model()).expect("the test model is readable");
         let projector = std::fs::read(crate::test_projector("vision-gemma3")).expect("the projector is readable");
@@ -179,24 +179,10 @@ impl Server {
         let model_bytes = model.len();
         self.file("/test/tiny-GGUF/resolve/abc123/tiny.gguf", model);
         self.file("/test/tiny-GGUF/resolve/abc123/mmproj-tiny.gguf", projector);
-        format!(
-            r#"endpoint = "{base}"
-[[model]]
-id = "tiny-it"
-name = "Tiny"
-family = "gemma3"
-repo = "test/tiny-GGUF"
-rev = "abc123"
-file = {{ name = "tiny.gguf", bytes = {model_bytes}, sha256 = "{model_sha256}" }}
-mmproj = {{ name = "mmproj-tiny.gguf" }}
-context = 32768
-caps = ["text", "vision"]
-licence = "gemma"
-layers = 18
-kv = {{ swa_layers = 15, global_layers = 3, kv_heads = 1, head_dim = 256 }}
-"#,
-            base = self.base
-        )
+        include_str!("../../../../tests/fixtures/tiny-catalog.toml")
+            .replace("@ENDPOINT@", &self.base)
+            .replace("@MODEL_BYTES@", &model_bytes.to_string())
+            .replace("@MODEL_SHA256@", &model_sha256)
     }
 }
 

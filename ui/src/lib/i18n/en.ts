@@ -107,6 +107,7 @@ export const en = {
   'hardware.gpuValue': '{name}, {free} of {total} free',
   'hardware.noGpu': 'No GPU',
 
+  'models.installed': 'Installed',
   'models.hashUnpublished': 'Some of its files have no published hash; the hash computed on download is shown once installed.',
   'models.caps.text': 'Text',
   'models.caps.vision': 'Images',
