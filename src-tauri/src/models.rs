@@ -198,6 +198,10 @@ pub async fn download_model(
             model.licence.name()
         )));
     }
+    // Downloading over an installed model would replace it, and a cancel would delete it.
+    if models.library.get(&id).is_ok() {
+        return Err(AppError::bad_input(format!("{} is already installed", model.name)));
+    }
     let (control, signal) = Control::new();
     {
         let mut downloads = models.downloads.lock().unwrap_or_else(|p| p.into_inner());

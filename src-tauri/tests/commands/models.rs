@@ -76,6 +76,13 @@ fn a_model_is_downloaded_used_and_protected_while_in_use() {
 
     let refused = app.call("delete_model", json!({ "id": "tiny-it" })).unwrap_err();
     assert!(refused["message"].as_str().unwrap().contains("in use"), "{refused}");
+    let again = app
+        .call(
+            "download_model",
+            json!({ "id": "tiny-it", "withMmproj": true, "acceptLicence": true, "onProgress": channel() }),
+        )
+        .unwrap_err();
+    assert!(again["message"].as_str().unwrap().contains("already installed"), "{again}");
 }
 
 #[test]
