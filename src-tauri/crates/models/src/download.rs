@@ -434,18 +434,13 @@ async fn transfer<F: FnMut(&Progress)>(
     }
     let mut response = request.send().await.map_err(|error| Attempt::Again(describe(&error)))?;
     let status = response.status().as_u16();
-    let restart = |hasher: &mut Sha256, have: &mut u64| {
-        *hasher = Sha256::new();
-        meter_reset(have)
-    };
     let mut append = *have > 0;
     match status {
         206 => {
             let (start, total) = content_range(&response);
             if start != Some(*have) {
                 // Not the part we asked for: start over rather than splice a wrong piece in.
-                let dropped = restart(hasher, have);
-                meter.sub(dropped);
+                meter.start_over(hasher, have);
                 return Err(Attempt::Again(format!("the server sent a different range than asked (from {start:?})")));
             }
             if let (Some(expected), Some(total)) = (file.bytes, total)
@@ -457,8 +452,7 @@ async fn transfer<F: FnMut(&Progress)>(
         200 => {
             if *have > 0 {
                 // The server ignores ranges: take the whole file again.
-                let dropped = restart(hasher, have);
-                meter.sub(dropped);
+                meter.start_over(hasher, have);
                 append = false;
             }
             if let (Some(expected), Some(length)) = (file.bytes, response.content_length())
@@ -472,8 +466,7 @@ async fn transfer<F: FnMut(&Progress)>(
         416 if file.bytes.or(content_range(&response).1) == Some(*have) => return Ok(()),
         416 => {
             let _ = tokio::fs::remove_file(part).await;
-            let dropped = restart(hasher, have);
-            meter.sub(dropped);
+            meter.start_over(hasher, have);
             return Err(Attempt::Again("the server refused the resume range (416); starting the file again".into()));
         }
         404 => return Err(Attempt::Stop(DownloadError::NotFound { url: file.url.clone() })),
@@ -538,10 +531,6 @@ async fn transfer<F: FnMut(&Progress)>(
         out.get_ref().sync_all().await.map_err(write_error)?;
     }
     outcome
-}
-
-fn meter_reset(have: &mut u64) -> u64 {
-    std::mem::take(have)
 }
 
 /// `Content-Range: bytes <start>-<end>/<total>` as (start, total).
@@ -610,8 +599,10 @@ impl<F: FnMut(&Progress)> Meter<F> {
         }
     }
 
-    fn sub(&mut self, bytes: u64) {
-        self.done = self.done.saturating_sub(bytes);
+    /// Forgets what the current file had: it is fetched again from its first byte.
+    fn start_over(&mut self, hasher: &mut Sha256, have: &mut u64) {
+        *hasher = Sha256::new();
+        self.done = self.done.saturating_sub(std::mem::take(have));
         self.window.clear();
     }
 

@@ -184,11 +184,6 @@ impl Library {
         self.read(&folder)?.ok_or_else(|| LibraryError::NotFound(id.to_owned()))
     }
 
-    /// The installed model whose model file is `path`, if any.
-    pub fn find_by_path(&self, path: &Path) -> Result<Option<InstalledModel>, LibraryError> {
-        Ok(self.list()?.into_iter().find(|model| model.model_path == path))
-    }
-
     /// Downloads that stopped before they finished.
     pub fn partial_downloads(&self) -> Result<Vec<PartialDownload>, LibraryError> {
         let mut partials = Vec::new();
@@ -299,7 +294,7 @@ impl Library {
         let (info, projector) = check_pair(model, mmproj)?;
         let name =
             info.name.clone().unwrap_or_else(|| model.file_stem().unwrap_or_default().to_string_lossy().into_owned());
-        let id = self.free_id(&slug(&name))?;
+        let id = self.free_id(&slug(&name));
         let folder = self.dir.join(&id);
         std::fs::create_dir_all(&folder).map_err(io(&folder))?;
         let keep = |source: &Path| -> Result<InstalledFile, LibraryError> {
@@ -376,14 +371,14 @@ impl Library {
         self.read(folder)?.ok_or_else(|| LibraryError::NotFound(manifest.id.clone()))
     }
 
-    fn free_id(&self, base: &str) -> Result<String, LibraryError> {
+    fn free_id(&self, base: &str) -> String {
         let mut id = base.to_owned();
         let mut n = 2;
         while self.dir.join(&id).exists() {
             id = format!("{base}-{n}");
             n += 1;
         }
-        Ok(id)
+        id
     }
 }
 

@@ -66,7 +66,6 @@ async fn a_catalog_model_installs_with_its_projector_and_can_be_deleted() {
     assert_eq!(installed.disk_bytes, (model.len() + projector.len()) as u64 + manifest_bytes);
 
     assert_eq!(library.list().unwrap(), std::slice::from_ref(&installed));
-    assert_eq!(library.find_by_path(&installed.model_path).unwrap().unwrap().manifest.id, "tiny-it");
     library.delete("tiny-it").unwrap();
     assert!(library.list().unwrap().is_empty());
     assert!(!dir.path().join("tiny-it").exists());
