@@ -22,9 +22,11 @@ use crate::store::Store;
 use crate::types::{Attachment, Conversation, ConversationId, ExportScope, Message, MessageId, Millis, NewAttachment};
 
 mod document;
+mod import;
 mod markdown;
 
-use document::{DocAttachment, DocConversation, DocMessage, Document, FORMAT, Import, VERSION};
+use document::{DocAttachment, DocConversation, DocMessage, Document, FORMAT, VERSION};
+use import::Import;
 
 impl Store {
     /// The conversation as a JSON document (pretty-printed) that [`Store::import_json`] reads
@@ -71,9 +73,9 @@ impl Store {
     /// [`StoreError::InvalidImport`] saying where. A refused or failed import changes nothing.
     /// Replies that were `streaming` when exported come in `interrupted`.
     pub async fn import_json(&self, json: &str, now: Millis) -> Result<Conversation, StoreError> {
-        document::check_file_size(json.len())?;
+        import::check_file_size(json.len())?;
         let json = json.to_owned();
-        let import = tokio::task::spawn_blocking(move || document::parse(&json))
+        let import = tokio::task::spawn_blocking(move || import::parse(&json))
             .await
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
 
@@ -293,7 +295,7 @@ async fn insert_import(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id",
         )
         .bind(conversation)
-        // Checked by `document::parse`: a parent is an earlier message.
+        // Checked by `import::parse`: a parent is an earlier message.
         .bind(message.parent.map(|parent| ids[parent]))
         .bind(message.role.as_str())
         .bind(&message.content)

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use super::Exported;
-use super::document::size;
 use crate::messages::title_from;
 use crate::types::{Attachment, ExportScope, Message, MessageId, MessageStatus, Millis, Role};
 
@@ -262,6 +261,21 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (year, month, day)
 }
 
+/// Bytes for people: `512 bytes`, `3.4 KiB`, `16.0 MiB`.
+pub(crate) fn size(bytes: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KIB {
+        format!("{bytes} bytes")
+    } else if b < KIB * KIB {
+        format!("{:.1} KiB", b / KIB)
+    } else if b < KIB * KIB * KIB {
+        format!("{:.1} MiB", b / (KIB * KIB))
+    } else {
+        format!("{:.1} GiB", b / (KIB * KIB * KIB))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,5 +301,12 @@ mod tests {
         assert_eq!(count(1usize, "message"), "1 message");
         assert_eq!(count(3usize, "message"), "3 messages");
         assert_eq!(count(2usize, "branch"), "2 branches");
+    }
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(size(512), "512 bytes");
+        assert_eq!(size(3 * 1024 + 400), "3.4 KiB");
+        assert_eq!(size(16 << 20), "16.0 MiB");
     }
 }
