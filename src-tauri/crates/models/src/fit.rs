@@ -9,7 +9,7 @@ use crate::catalog::{Capability, Catalog, CatalogModel};
 use crate::hardware::{Gpu, Hardware};
 
 /// The context the estimate assumes unless told otherwise: the engine's default.
-pub const DEFAULT_CONTEXT: u32 = 8192;
+pub use gemma_desk_engine::DEFAULT_CONTEXT;
 /// llama.cpp's compute buffers and the runtime, beyond weights and cache.
 const OVERHEAD: u64 = 512 << 20;
 /// Memory kept free on a GPU for the driver and the desktop.
