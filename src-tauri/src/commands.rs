@@ -77,11 +77,7 @@ pub async fn pick_model_file<R: Runtime>(app: AppHandle<R>, kind: FileKind) -> C
 
 #[tauri::command]
 pub async fn load_model(state: State<'_, AppState>, choice: ModelChoice) -> CommandResult<EngineStatus> {
-    for path in std::iter::once(&choice.model).chain(&choice.mmproj) {
-        if !path.is_absolute() {
-            return Err(AppError::bad_input(format!("the model path must be absolute, got {}", path.display())));
-        }
-    }
+    check_absolute("model", std::iter::once(&choice.model).chain(&choice.mmproj))?;
     // Remembered once the files check out, so that closing the app mid-load keeps the choice.
     state.chat.check_model(&choice)?;
     let mut settings = state.settings();
@@ -276,6 +272,16 @@ fn forward(channel: &Channel<ChatEvent>) -> impl FnMut(ChatEvent) + '_ {
     move |event| {
         let _ = channel.send(event);
     }
+}
+
+/// Refuses a relative path: what it names would depend on the folder the app was started in.
+pub(crate) fn check_absolute<'a>(what: &str, paths: impl IntoIterator<Item = &'a PathBuf>) -> CommandResult<()> {
+    for path in paths {
+        if !path.is_absolute() {
+            return Err(AppError::bad_input(format!("the {what} path must be absolute, got {}", path.display())));
+        }
+    }
+    Ok(())
 }
 
 fn check_limit(limit: u32) -> CommandResult<()> {

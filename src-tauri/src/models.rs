@@ -302,11 +302,7 @@ pub async fn import_model(
     mmproj: Option<PathBuf>,
     mode: ImportMode,
 ) -> CommandResult<InstalledModel> {
-    for path in std::iter::once(&model).chain(&mmproj) {
-        if !path.is_absolute() {
-            return Err(AppError::bad_input(format!("the file path must be absolute, got {}", path.display())));
-        }
-    }
+    commands::check_absolute("file", std::iter::once(&model).chain(&mmproj))?;
     let library = state.models.library.clone();
     let imported = tokio::task::spawn_blocking(move || library.import(&model, mmproj.as_deref(), mode))
         .await
