@@ -36,7 +36,10 @@ fn one_shot_greedy_replies_are_reproducible() {
     ];
     let first = run(&args);
     let second = run(&args);
-    assert!(first.status.success());
+    for output in [&first, &second] {
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(!first.stdout.is_empty(), "a reply is printed, or there is nothing to compare");
     assert_eq!(first.stdout, second.stdout);
 }
 

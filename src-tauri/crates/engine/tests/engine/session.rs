@@ -56,12 +56,13 @@ fn conversation() -> Vec<ChatMessage> {
 }
 
 /// Replies of a five-turn conversation from one session that keeps its cache (settling each
-/// reply, as the worker does, or not), and from fresh sessions that rebuild it every turn.
-fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Vec<u32>) {
+/// reply, as the worker does, or not), and from fresh sessions that rebuild it every turn; with
+/// the cached session's figures.
+fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Vec<ReplyFigures>) {
     let (model, options) = load(2048);
     let mut warm = Session::new(backend(), &model, &options).unwrap();
     let mut messages = vec![ChatMessage::system(SYSTEM)];
-    let (mut warm_replies, mut cold_replies, mut reused) = (vec![], vec![], vec![]);
+    let (mut warm_replies, mut cold_replies, mut warm_figures) = (vec![], vec![], vec![]);
     let questions = [
         "Write a short poem about the sea.",
         "Now one about mountains.",
@@ -79,17 +80,18 @@ fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Ve
         let mut cold = Session::new(backend(), &model, &options).unwrap();
         let (cold_reply, cold_figures) = reply(&mut cold, &messages, &sampling);
         assert_eq!(cold_figures.reused_tokens, 0, "a fresh session has nothing to reuse");
-        reused.push(figures.reused_tokens);
+        warm_figures.push(figures);
         warm_replies.push(warm_reply.clone());
         cold_replies.push(cold_reply);
         messages.push(ChatMessage::assistant(warm_reply));
     }
-    (warm_replies, cold_replies, reused)
+    (warm_replies, cold_replies, warm_figures)
 }
 
 #[test]
 fn greedy_replies_are_identical_whether_the_cache_was_reused_or_rebuilt() {
-    let (warm, cold, reused) = replies_with_and_without_cache(true);
+    let (warm, cold, figures) = replies_with_and_without_cache(true);
+    let reused: Vec<u32> = figures.iter().map(|f| f.reused_tokens).collect();
     assert!(reused[1..].iter().all(|&n| n > 0), "every later turn reuses the cache: {reused:?}");
     assert!(warm.iter().all(|reply| !reply.is_empty()));
     assert_eq!(warm, cold, "reusing the KV cache must not change greedy output");
@@ -97,8 +99,20 @@ fn greedy_replies_are_identical_whether_the_cache_was_reused_or_rebuilt() {
 
 #[test]
 fn replies_are_identical_too_when_the_previous_reply_was_not_settled() {
-    let (warm, cold, _) = replies_with_and_without_cache(false);
-    assert_eq!(warm, cold);
+    let (warm, cold, figures) = replies_with_and_without_cache(false);
+    // Unsettled, the reply's tokens were decoded one by one and are not reused; the previous
+    // prompt was decoded in aligned chunks, and its whole chunks are.
+    for turn in 1..figures.len() {
+        let previous_prompt = figures[turn - 1].prompt_tokens;
+        let whole_chunks = previous_prompt / CACHE_CHUNK as u32 * CACHE_CHUNK as u32;
+        assert!(whole_chunks > 0, "the system prompt alone fills whole chunks");
+        assert_eq!(
+            figures[turn].reused_tokens, whole_chunks,
+            "turn {turn} reuses the previous prompt's whole chunks ({previous_prompt} tokens), or the identity \
+             below proves nothing"
+        );
+    }
+    assert_eq!(warm, cold, "reusing an unsettled cache must not change greedy output");
 }
 
 #[test]
@@ -127,6 +141,7 @@ fn a_long_conversation_gives_the_same_replies_from_a_reused_or_a_rebuilt_cache()
         )));
         let (warm_reply, figures) = reply(&mut warm, &messages, &greedy(30));
         warm.settle().unwrap();
+        assert!(turn == 0 || figures.reused_tokens > 0, "turn {turn} reuses the cache: {figures:?}");
         if turn == 5 || turn + 1 == topics.len() {
             let mut cold = Session::new(backend(), &model, &options).unwrap();
             let (cold_reply, _) = reply(&mut cold, &messages, &greedy(30));
