@@ -1,14 +1,20 @@
 //! `chat`: one reply to a prompt, or an interactive chat that keeps the conversation (and the
-//! engine's KV cache) across turns; with `--db` or `--continue`, the conversation is stored.
+//! engine's KV cache) across turns. Every turn is the app's own ([`Chat::send`]): the question
+//! is committed before the engine is asked, the reply is saved while it streams. With `--db` or
+//! `--continue` the conversation is kept in that database; otherwise in a scratch database that
+//! is deleted on exit.
+
+use std::io::Write;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gemma_desk_engine::{Reply, StopReason};
-use gemma_desk_store::ConversationId;
+use gemma_desk_chat::{Chat, ChatEvent, now};
+use gemma_desk_engine::{SamplingParams, StopReason};
+use gemma_desk_store::{ConversationId, ConversationSettings, Message, MessageStatus, Store};
 use rustyline::error::ReadlineError;
+use tokio::runtime::Runtime;
 
-use crate::options::{ModelArgs, SamplingArgs, StoreArgs};
-use crate::transcript::Transcript;
+use crate::options::{ModelArgs, SamplingArgs, StoreArgs, runtime, worker_command};
 
 /// Arguments of `chat`.
 #[derive(Args, Debug)]
@@ -30,38 +36,62 @@ pub struct ChatArgs {
     prompt: Option<String>,
 }
 
+/// The conversation being had, and where it is kept.
+struct Session {
+    chat: Chat,
+    runtime: Runtime,
+    conversation: ConversationId,
+    settings: ConversationSettings,
+    model: String,
+    /// Whether the user asked for it to be kept (otherwise it lives in a scratch database).
+    kept: bool,
+    _lock: Option<gemma_desk_store::DatabaseLock>,
+    _scratch: Option<tempfile::TempDir>,
+}
+
 pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     let sampling = args.sampling.params()?;
     if args.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
         bail!("the prompt is empty; type something to ask");
     }
-    let load = args.model.load_options()?;
-    let mut transcript = if args.store.db.is_some() || args.continue_id.is_some() {
-        let (runtime, store) = args.store.open()?;
-        let model = model_name(&load.model);
-        match args.continue_id {
-            Some(id) => Transcript::resume(runtime, store, id, args.system.clone(), model)?,
-            None => Transcript::create(runtime, store, args.system.clone(), model, &sampling)?,
-        }
+    let choice = args.model.choice()?;
+    let runtime = runtime()?;
+    let kept = args.store.db.is_some() || args.continue_id.is_some();
+    let (store, lock, scratch) = if kept {
+        let writable = args.store.open_to_write(&runtime)?;
+        (writable.store, Some(writable.lock), None)
     } else {
-        Transcript::in_memory(args.system.clone())
+        let scratch = tempfile::Builder::new()
+            .prefix("gemma-desk-chat-")
+            .tempdir()
+            .context("cannot create a scratch folder for the conversation")?;
+        let store = runtime.block_on(Store::open(scratch.path()))?;
+        (store, None, Some(scratch))
     };
+    let model = choice.name();
+    let (conversation, settings) = match args.continue_id {
+        Some(id) => resume(&runtime, &store, id, args.system.clone(), &model)?,
+        None => {
+            let settings =
+                ConversationSettings { system_prompt: args.system.clone(), sampling: serde_json::to_value(&sampling)? };
+            let conversation = runtime.block_on(store.create_conversation(None, Some(&model), &settings, now()))?;
+            (conversation.id, settings)
+        }
+    };
+    let chat = Chat::new(store, worker_command()?);
+    let info = runtime.block_on(chat.load_model(&choice, args.model.tuning()))?;
+    let mut session = Session { chat, runtime, conversation, settings, model, kept, _lock: lock, _scratch: scratch };
 
     if let Some(prompt) = args.prompt {
-        // Committed before the engine starts: a crash from here on keeps the question.
-        transcript.add_user(&prompt)?;
-        let (mut engine, _) = args.model.start_engine()?;
-        let reply = transcript.reply(&mut engine, &sampling)?;
-        println!();
-        report(&reply);
-        announce(&transcript);
-        if reply.stop_reason == StopReason::Interrupted {
-            bail!("the reply was interrupted");
+        let reply = session.ask(&prompt, &sampling)?;
+        session.announce();
+        match reply.status {
+            MessageStatus::Interrupted => bail!("the reply was interrupted"),
+            MessageStatus::Error => bail!("{}", reply.error.as_deref().unwrap_or("the reply failed")),
+            _ => return Ok(()),
         }
-        return Ok(());
     }
 
-    let (mut engine, info) = args.model.start_engine()?;
     eprintln!(
         "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /clear starts over; Ctrl-D quits.",
         info.name.as_deref().unwrap_or(&info.architecture),
@@ -69,15 +99,16 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         info.n_ctx,
         info.threads
     );
-    if transcript.len() > 0 {
-        eprintln!("(continuing with {} messages)", transcript.len());
+    let earlier = session.runtime.block_on(session.chat.store().current_branch(session.conversation))?.len();
+    if earlier > 0 {
+        eprintln!("(continuing with {earlier} messages)");
     }
-    announce(&transcript);
-    let cancel = engine.cancel_handle();
+    session.announce();
+    let cancel = session.chat.cancel_handle();
     ctrlc::set_handler(move || cancel.cancel()).context("cannot install the Ctrl-C handler")?;
     let mut editor = rustyline::DefaultEditor::new()?;
     // Lines typed in earlier chats come back with Up, as in a shell.
-    let history_file = gemma_desk_store::Store::default_data_dir().map(|dir| dir.join("cli-history.txt"));
+    let history_file = Store::default_data_dir().map(|dir| dir.join("cli-history.txt"));
     if let Some(file) = &history_file {
         let _ = editor.load_history(file);
     }
@@ -93,9 +124,9 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
             "" => continue,
             "/exit" | "/quit" => break,
             "/clear" => {
-                transcript.clear()?;
+                session.start_over()?;
                 eprintln!("(new conversation)");
-                announce(&transcript);
+                session.announce();
                 continue;
             }
             _ => {}
@@ -106,49 +137,92 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         {
             let _ = editor.save_history(file);
         }
-        transcript.add_user(text)?;
-        match transcript.reply(&mut engine, &sampling) {
-            Ok(reply) => {
-                println!();
-                report(&reply);
+        match session.ask(text, &sampling) {
+            Ok(reply) if reply.status == MessageStatus::Error => {
+                eprintln!("error: {}", reply.error.as_deref().unwrap_or("the reply failed"));
             }
+            Ok(_) => {}
             Err(error) => eprintln!("error: {error:#}"),
         }
     }
-    announce(&transcript);
+    session.announce();
     Ok(())
 }
 
-/// The model as the store names it: its file name.
-fn model_name(path: &std::path::Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned())
+/// A stored conversation, resumed on its current branch; `system` replaces its system prompt.
+fn resume(
+    runtime: &Runtime,
+    store: &Store,
+    id: ConversationId,
+    system: Option<String>,
+    model: &str,
+) -> anyhow::Result<(ConversationId, ConversationSettings)> {
+    let conversation = runtime.block_on(store.conversation(id))?;
+    if conversation.deleted_at.is_some() {
+        bail!("conversation {id} is deleted; restore it before continuing it");
+    }
+    let mut settings = conversation.settings;
+    if system.is_some() {
+        settings.system_prompt = system;
+        runtime.block_on(store.update_settings(id, Some(model), &settings, now()))?;
+    }
+    Ok((id, settings))
 }
 
-/// Tells where a stored conversation is.
-fn announce(transcript: &Transcript) {
-    if let Some(id) = transcript.conversation_id() {
-        eprintln!("(conversation {id}; resume it with --continue {id})");
+impl Session {
+    /// One turn: the question stored, the reply streamed to stdout (and stored), its figures on
+    /// stderr.
+    fn ask(&mut self, text: &str, sampling: &SamplingParams) -> anyhow::Result<Message> {
+        let mut stdout = std::io::stdout();
+        let mut stop_reason = None;
+        let reply = self.runtime.block_on(self.chat.send(self.conversation, text, sampling, |event| match event {
+            ChatEvent::Token { text } => {
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+            }
+            ChatEvent::Notice { message } => eprintln!("\nnote: {message}"),
+            ChatEvent::Finished { engine_died, stop_reason: reason, .. } => {
+                if let Some(death) = engine_died {
+                    eprintln!("\n{death}; the text so far is kept and the next message starts a fresh engine");
+                }
+                stop_reason = reason;
+            }
+            ChatEvent::Started { .. } | ChatEvent::Loading => {}
+        }))?;
+        println!();
+        report(&reply, stop_reason);
+        Ok(reply)
+    }
+
+    /// A new, empty conversation with the same settings.
+    fn start_over(&mut self) -> anyhow::Result<()> {
+        let store = self.chat.store();
+        let conversation =
+            self.runtime.block_on(store.create_conversation(None, Some(&self.model), &self.settings, now()))?;
+        self.conversation = conversation.id;
+        Ok(())
+    }
+
+    /// Tells where a kept conversation is.
+    fn announce(&self) {
+        if self.kept {
+            let id = self.conversation;
+            eprintln!("(conversation {id}; resume it with --continue {id})");
+        }
     }
 }
 
 /// The figures of a reply, on stderr so that stdout holds only the reply.
-fn report(reply: &Reply) {
-    for notice in &reply.notices {
-        eprintln!("note: {notice}");
-    }
-    if let Some(death) = &reply.worker_death {
-        eprintln!("{death}; the text so far is kept and the next message starts a fresh engine");
-    }
-    if let Some(f) = &reply.figures {
-        eprintln!(
-            "[{} tokens; time to first token {:.0} ms; prefill {:.1} t/s ({} of {} prompt tokens reused); decode {:.1} t/s; stop: {}]",
-            f.generated_tokens,
-            f.ttft_ms,
-            f.prefill_tps,
-            f.reused_tokens,
-            f.prompt_tokens,
-            f.decode_tps,
-            f.stop_reason.describe()
-        );
-    }
+fn report(reply: &Message, stop_reason: Option<StopReason>) {
+    let stats = &reply.stats;
+    let (Some(generated), Some(reason)) = (stats.generated_tokens, stop_reason) else { return };
+    eprintln!(
+        "[{generated} tokens; time to first token {:.0} ms; prefill {:.1} t/s ({} of {} prompt tokens reused); decode {:.1} t/s; stop: {}]",
+        stats.ttft_ms.unwrap_or_default(),
+        stats.prefill_tps.unwrap_or_default(),
+        stats.reused_tokens.unwrap_or_default(),
+        stats.prompt_tokens.unwrap_or_default(),
+        stats.decode_tps.unwrap_or_default(),
+        reason.describe()
+    );
 }

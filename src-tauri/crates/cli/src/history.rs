@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use gemma_desk_store::{ConversationId, ExportScope, Role, SNIPPET_END, SNIPPET_START, Store};
 use tokio::runtime::Runtime;
 
-use crate::options::StoreArgs;
+use crate::options::{StoreArgs, runtime};
 use gemma_desk_chat::now;
 
 /// Arguments of `history`.
@@ -74,7 +74,16 @@ enum Scope {
 }
 
 pub fn run(args: HistoryArgs) -> anyhow::Result<()> {
-    let (runtime, store) = args.store.open()?;
+    let runtime = runtime()?;
+    // Importing writes; everything else only reads, and may while the app runs.
+    let writable = match args.command {
+        HistoryCommand::Import { .. } => Some(args.store.open_to_write(&runtime)?),
+        _ => None,
+    };
+    let store = match &writable {
+        Some(writable) => writable.store.clone(),
+        None => args.store.open_to_read(&runtime)?,
+    };
     match args.command {
         HistoryCommand::List { limit } => list(&runtime, &store, limit),
         HistoryCommand::Show { id } => show(&runtime, &store, id),

@@ -5,7 +5,6 @@ mod chat;
 mod history;
 mod options;
 mod prompt;
-mod transcript;
 
 use std::process::ExitCode;
 

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use gemma_desk_chat::{EngineTuning, ModelChoice};
 use gemma_desk_engine::{LoadOptions, ModelInfo, SamplingParams, WorkerClient, WorkerCommand, inspect};
-use gemma_desk_store::Store;
+use gemma_desk_store::{DatabaseLock, Store, StoreError};
+use tokio::runtime::Runtime;
 
 /// The model and how to run it.
 #[derive(Args, Debug, Clone)]
@@ -19,7 +21,7 @@ pub struct ModelArgs {
     /// Context size in tokens [default: the model's, at most 8192].
     #[arg(long, value_parser = clap::value_parser!(u32).range(64..=1_048_576))]
     pub ctx: Option<u32>,
-    /// CPU threads [default: all cores].
+    /// CPU threads [default: one per physical core].
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
     /// Layers to offload to the GPU [default: all, when a GPU backend is built in].
@@ -30,28 +32,44 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Checks the files before any process starts, so that a bad path is one clear line.
     pub fn load_options(&self) -> anyhow::Result<LoadOptions> {
+        let choice = self.choice()?;
+        let tuning = self.tuning();
+        Ok(LoadOptions {
+            model: choice.model,
+            mmproj: choice.mmproj,
+            ctx: tuning.context_size,
+            threads: tuning.threads,
+            gpu_layers: tuning.gpu_layers,
+        })
+    }
+
+    /// The model and projector, their headers checked.
+    pub fn choice(&self) -> anyhow::Result<ModelChoice> {
         inspect(&self.model)?;
         if let Some(mmproj) = &self.mmproj {
             inspect(mmproj)?;
         }
-        Ok(LoadOptions {
-            model: self.model.clone(),
-            mmproj: self.mmproj.clone(),
-            ctx: self.ctx,
-            threads: self.threads,
-            gpu_layers: self.gpu_layers,
-        })
+        Ok(ModelChoice { model: self.model.clone(), mmproj: self.mmproj.clone() })
     }
 
-    /// Starts an engine worker (this same executable) and loads the model in it.
+    /// How the engine runs the model.
+    pub fn tuning(&self) -> EngineTuning {
+        EngineTuning { context_size: self.ctx, threads: self.threads, gpu_layers: self.gpu_layers }
+    }
+
+    /// Starts a bare engine worker (this same executable) and loads the model in it, for the
+    /// commands that measure or inspect the engine rather than hold a conversation.
     pub fn start_engine(&self) -> anyhow::Result<(WorkerClient, ModelInfo)> {
         let options = self.load_options()?;
-        let command =
-            WorkerCommand::current_exe(&["worker"]).context("cannot find this executable to start the engine")?;
-        let mut engine = WorkerClient::new(command);
+        let mut engine = WorkerClient::new(worker_command()?);
         let info = engine.load(options)?;
         Ok((engine, info))
     }
+}
+
+/// This executable as the engine worker.
+pub fn worker_command() -> anyhow::Result<WorkerCommand> {
+    WorkerCommand::current_exe(&["worker"]).context("cannot find this executable to start the engine")
 }
 
 /// Sampling overrides; whatever is left out takes the model family's defaults.
@@ -107,28 +125,65 @@ impl SamplingArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct StoreArgs {
     /// The conversation database file [default: the app's, in the platform data directory].
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", global = true)]
     pub db: Option<PathBuf>,
 }
 
+/// A store opened to be written, with the lock that keeps every other writer out.
+pub struct WritableStore {
+    /// The conversations.
+    pub store: Store,
+    /// Held while the store is written.
+    pub lock: DatabaseLock,
+}
+
 impl StoreArgs {
-    /// Opens the store (and the runtime its calls run on).
-    pub fn open(&self) -> anyhow::Result<(tokio::runtime::Runtime, Store)> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let store = match &self.db {
-            Some(path) => runtime.block_on(Store::open_database(path))?,
-            None => {
-                let dir = Store::default_data_dir()
-                    .context("no data directory for this user; pass --db PATH or set GEMMA_DESK_DATA_DIR")?;
-                runtime.block_on(Store::open(&dir))?
-            }
-        };
-        if store.recovered_replies() > 0 {
-            eprintln!(
-                "note: {} replies were cut short by a crash; they are kept, marked interrupted",
-                store.recovered_replies()
-            );
+    /// The database file named, or the app's.
+    fn database(&self) -> anyhow::Result<PathBuf> {
+        match &self.db {
+            Some(path) => Ok(path.clone()),
+            None => Store::default_data_dir()
+                .map(|dir| Store::database_in(&dir))
+                .context("no data directory for this user; pass --db PATH or set GEMMA_DESK_DATA_DIR"),
         }
-        Ok((runtime, store))
+    }
+
+    /// Opens the store to write it. Refused while the app (or another chat) writes it: a reply
+    /// it is streaming would otherwise be marked interrupted under it.
+    pub fn open_to_write(&self, runtime: &Runtime) -> anyhow::Result<WritableStore> {
+        let database = self.database()?;
+        let lock = DatabaseLock::acquire(&database)?;
+        let store = runtime.block_on(Store::open_database(&database))?;
+        note_recovered(&store);
+        Ok(WritableStore { store, lock })
+    }
+
+    /// Opens the store to read it, also while the app writes it (its streaming replies are then
+    /// left alone).
+    pub fn open_to_read(&self, runtime: &Runtime) -> anyhow::Result<Store> {
+        let database = self.database()?;
+        match DatabaseLock::acquire(&database) {
+            Ok(_lock) => {
+                let store = runtime.block_on(Store::open_database(&database))?;
+                note_recovered(&store);
+                Ok(store)
+            }
+            Err(StoreError::InUse { .. }) => Ok(runtime.block_on(Store::open_database_in_use(&database))?),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The runtime the store's calls (and the chat's turns) run on.
+pub fn runtime() -> anyhow::Result<Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+fn note_recovered(store: &Store) {
+    if store.recovered_replies() > 0 {
+        eprintln!(
+            "note: {} replies were cut short by a crash; they are kept, marked interrupted",
+            store.recovered_replies()
+        );
     }
 }

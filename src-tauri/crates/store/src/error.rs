@@ -43,6 +43,15 @@ pub enum StoreError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// Another Gemma Desk (the app, or a chat in a terminal) is writing this database.
+    #[error(
+        "another Gemma Desk (the app, or a chat in a terminal) is already using the conversations in {}; close it first, or choose another database",
+        database.display()
+    )]
+    InUse {
+        /// The database file.
+        database: PathBuf,
+    },
     /// The database's schema could not be brought up to date.
     #[error("could not update the conversations database: {0}; is it from a newer version of Gemma Desk?")]
     Migrate(#[from] sqlx::migrate::MigrateError),

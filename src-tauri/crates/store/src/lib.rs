@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 pub use error::StoreError;
+pub use lock::DatabaseLock;
 pub use recorder::ReplyRecorder;
 pub use store::{DATA_DIR_ENV, Store};
 pub use types::{
@@ -47,6 +48,7 @@ mod attachments;
 mod branches;
 mod conversations;
 mod error;
+mod lock;
 mod messages;
 mod recorder;
 mod search;

@@ -38,7 +38,12 @@ impl Store {
     /// SQLite runs with a WAL journal, `synchronous = FULL` (a committed write survives a power
     /// cut), foreign keys on and a 5 s busy timeout (the CLI and the app may share the file).
     pub async fn open(data_dir: &Path) -> Result<Store, StoreError> {
-        Store::open_database(&data_dir.join(DATABASE_FILE)).await
+        Store::open_database(&Store::database_in(data_dir)).await
+    }
+
+    /// The database file of the data directory `data_dir`.
+    pub fn database_in(data_dir: &Path) -> PathBuf {
+        data_dir.join(DATABASE_FILE)
     }
 
     /// Opens (creating) the database file `database` itself, as [`Store::open`] does. Its
@@ -46,6 +51,17 @@ impl Store {
     /// (`gemma-desk.sqlite3`), otherwise in `<file stem>.attachments/` beside it, so that two
     /// databases in one folder never share (and delete) each other's files.
     pub async fn open_database(database: &Path) -> Result<Store, StoreError> {
+        Store::open_with(database, true).await
+    }
+
+    /// Opens `database` while another process holds its [`DatabaseLock`](crate::DatabaseLock)
+    /// and writes it (the app, while a terminal reads its history). That process owns the
+    /// schema and its replies still `streaming`: this neither migrates nor recovers.
+    pub async fn open_database_in_use(database: &Path) -> Result<Store, StoreError> {
+        Store::open_with(database, false).await
+    }
+
+    async fn open_with(database: &Path, as_writer: bool) -> Result<Store, StoreError> {
         let folder = database.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let attachments = if database.file_name() == Some(DATABASE_FILE.as_ref()) {
             folder.join(ATTACHMENTS_DIR)
@@ -56,14 +72,18 @@ impl Store {
         std::fs::create_dir_all(&attachments).map_err(|e| StoreError::io(&attachments, e))?;
         let options = SqliteConnectOptions::new()
             .filename(database)
-            .create_if_missing(true)
+            .create_if_missing(as_writer)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await?;
-        sqlx::migrate!().run(&pool).await?;
-        let recovered = recover_streaming_replies(&pool).await?;
+        let recovered = if as_writer {
+            sqlx::migrate!().run(&pool).await?;
+            recover_streaming_replies(&pool).await?
+        } else {
+            0
+        };
         Ok(Store { pool, database: database.to_path_buf(), attachments, recovered })
     }
 

@@ -1,6 +1,7 @@
 //! The store's records, as callers see them.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// A conversation's id (SQLite rowid).
 pub type ConversationId = i64;
@@ -15,7 +16,7 @@ pub const SNIPPET_END: char = '\u{3}';
 pub type Millis = i64;
 
 /// Who wrote a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The system prompt.
@@ -29,7 +30,7 @@ pub enum Role {
 }
 
 /// Where a message is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// A reply being generated; its text grows.
@@ -45,7 +46,7 @@ pub enum MessageStatus {
 }
 
 /// A conversation's settings: what it was run with.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct ConversationSettings {
     /// The system prompt, if any.
@@ -55,7 +56,7 @@ pub struct ConversationSettings {
 }
 
 /// A conversation (without its messages).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Conversation {
     /// Its id.
     pub id: ConversationId,
@@ -78,7 +79,7 @@ pub struct Conversation {
 }
 
 /// The figures of a generated reply.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default)]
 pub struct ReplyStats {
     /// Time to first token.
@@ -96,7 +97,7 @@ pub struct ReplyStats {
 }
 
 /// One message in a conversation's tree.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Message {
     /// Its id.
     pub id: MessageId,
@@ -133,7 +134,7 @@ pub enum ExportScope {
 }
 
 /// A message of the current branch, with its place among its siblings ("2 / 3").
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct BranchMessage {
     /// The message.
     pub message: Message,
@@ -146,7 +147,7 @@ pub struct BranchMessage {
 }
 
 /// A file attached to a message (an image or an audio clip), stored once by content.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Attachment {
     /// Its id.
     pub id: i64,
@@ -186,7 +187,7 @@ pub struct NewAttachment {
 }
 
 /// One full-text search result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SearchHit {
     /// The conversation.
     pub conversation_id: ConversationId,

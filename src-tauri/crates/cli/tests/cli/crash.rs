@@ -95,3 +95,56 @@ fn a_chat_killed_at_random_moments_keeps_the_question_and_the_reply_up_to_its_la
     println!("{cut_mid_reply} replies cut mid-stream, {before_reply} runs killed before the reply");
     assert!(cut_mid_reply * 2 >= runs(), "most kills must land mid-reply to test anything ({cut_mid_reply} did)");
 }
+
+#[test]
+fn a_chat_killed_right_after_storing_its_question_is_continued_and_answers() {
+    // Issue 9's regression: kill a storing chat as soon as its question is committed, then
+    // `--continue` the conversation and ask again.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("killed.sqlite3");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let model = model_arg();
+    let mut child = cli()
+        .args(["chat", "--db", &db.to_string_lossy(), "--model", &model, "--greedy", "--max-tokens", "300"])
+        .args(["--ctx", "1024", "Tell me a long tale about a lighthouse keeper."])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let conversation = loop {
+        assert!(std::time::Instant::now() < deadline, "the chat stored no question within a minute");
+        // The chat holds the database's lock, as the app does: read beside it (which fails until
+        // the chat has created the schema).
+        if db.exists()
+            && let Ok(store) = runtime.block_on(Store::open_database_in_use(&db))
+        {
+            let newest = runtime.block_on(store.list_conversations(1, 0)).unwrap_or_default();
+            let asked = newest.first().filter(|c| c.current_leaf_id.is_some()).map(|c| c.id);
+            runtime.block_on(store.close());
+            if let Some(id) = asked {
+                break id;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let id = conversation.to_string();
+    let output = cli()
+        .args(["chat", "--db", &db.to_string_lossy(), "--model", &model, "--greedy", "--max-tokens", "6"])
+        .args(["--ctx", "1024", "--continue", &id, "Are you still there?"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the conversation continues after the kill: {stderr}");
+    assert!(!String::from_utf8_lossy(&output.stdout).trim().is_empty(), "and the question is answered: {stderr}");
+    let store = runtime.block_on(Store::open_database(&db)).unwrap();
+    let branch = runtime.block_on(store.current_branch(conversation)).unwrap();
+    let last = &branch.last().unwrap().message;
+    assert_eq!((last.role, last.status), (Role::Assistant, MessageStatus::Done), "{branch:?}");
+    assert_eq!(branch[0].message.content, "Tell me a long tale about a lighthouse keeper.");
+}

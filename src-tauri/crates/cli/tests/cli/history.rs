@@ -1,5 +1,7 @@
 //! `chat --db`, `--continue` and `history`: conversations kept in a real SQLite file.
 
+use gemma_desk_store::{ConversationSettings, DatabaseLock, MessageStatus, Role, Store};
+
 use crate::{model_arg, run};
 
 fn ok(args: &[&str]) -> (String, String) {
@@ -83,4 +85,62 @@ fn history_refuses_unknown_ids_and_bad_imports_clearly() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.starts_with("error:") && !stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_database_the_app_is_writing_can_be_read_but_not_written_from_the_terminal() {
+    // Issue 9: the CLI used to open the app's database for writing under it, marking the reply
+    // it was streaming `interrupted`. The lock this test holds is the one a running app holds.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gemma-desk.sqlite3");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (store, conversation, streaming) = runtime.block_on(async {
+        let store = Store::open_database(&db).await.unwrap();
+        let conversation = store.create_conversation(None, None, &ConversationSettings::default(), 1).await.unwrap();
+        let question = store.add_message(conversation.id, None, Role::User, "Still streaming?", 2).await.unwrap();
+        let reply = store.begin_reply(conversation.id, question.id, None, 3).await.unwrap();
+        (store, conversation.id, reply.id)
+    });
+    let app_lock = DatabaseLock::acquire(&db).expect("nobody holds the lock yet");
+    let db = db.to_string_lossy();
+
+    let model = model_arg();
+    let output = run(&["chat", "--db", &db, "--model", &model, "--max-tokens", "4", "Hello"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "a chat may not write the app's database: {stderr}");
+    assert!(stderr.starts_with("error:") && stderr.contains("already using"), "{stderr}");
+    let output = run(&["chat", "--db", &db, "--model", &model, "--continue", &conversation.to_string(), "Hi"]);
+    assert_eq!(output.status.code(), Some(1), "nor continue a conversation in it");
+
+    let (list, _) = ok(&["history", "list", "--db", &db]);
+    assert!(list.starts_with(&format!("{conversation}\tStill streaming?")), "reading is fine, --db after list: {list}");
+    let status = runtime.block_on(store.message(streaming)).unwrap().status;
+    assert_eq!(status, MessageStatus::Streaming, "the app's streaming reply is left alone");
+    drop(app_lock);
+
+    let (_, stderr) = ok(&["history", "list", "--db", &db]);
+    assert!(stderr.contains("cut short by a crash"), "with the app gone the reply is recovered: {stderr}");
+}
+
+#[test]
+fn a_conversation_whose_question_was_never_answered_can_be_continued() {
+    // Issue 9: killed between storing the question and creating the reply, a conversation ends
+    // with a question; `--continue` then sent two user turns in a row, which Gemma's template
+    // refuses. The turn is now the app's own, which joins them.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("unanswered.sqlite3");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let conversation = runtime.block_on(async {
+        let store = Store::open_database(&db).await.unwrap();
+        let conversation = store.create_conversation(None, None, &ConversationSettings::default(), 1).await.unwrap();
+        store.add_message(conversation.id, None, Role::User, "Are you there?", 2).await.unwrap();
+        store.close().await;
+        conversation.id
+    });
+    let (db, model, id) = (db.to_string_lossy(), model_arg(), conversation.to_string());
+    let (reply, stderr) =
+        ok(&["chat", "--db", &db, "--model", &model, "--greedy", "--max-tokens", "6", "--continue", &id, "Hello?"]);
+    assert!(!reply.trim().is_empty() && stderr.contains("stop:"), "the question is answered: {stderr}");
+    let (shown, _) = ok(&["history", "show", &id, "--db", &db]);
+    assert!(shown.contains("Are you there?") && shown.contains("Hello?") && shown.contains(reply.trim()), "{shown}");
 }

@@ -28,7 +28,7 @@ pub fn run(args: &[&str]) -> Output {
     cli().args(args).stdin(std::process::Stdio::null()).output().expect("the CLI runs")
 }
 
-pub use gemma_desk_testing::{test_model, test_projector};
+pub use gemma_desk_testing::{test_model, test_model_with_template, test_projector};
 
 /// The test model's path as a string argument.
 pub fn model_arg() -> String {

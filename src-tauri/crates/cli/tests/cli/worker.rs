@@ -185,3 +185,63 @@ fn a_probe_that_dies_or_hangs_is_explained() {
     let death = probe_devices(&hang, Duration::from_millis(300)).unwrap_err().to_string();
     assert!(death.contains("did not answer") && started.elapsed() < Duration::from_secs(10), "{death}");
 }
+
+/// llama.cpp failures come back classified, so the window can offer what helps.
+mod failures {
+    use gemma_desk_engine::{ClientError, ErrorCode, Failure, LoadOptions, WorkerClient, WorkerCommand};
+
+    use crate::{test_model, test_projector};
+
+    /// The worker run through `sh` with `before` ahead of it (a resource limit, a recorded death).
+    fn client_after(before: &str) -> WorkerClient {
+        let worker = env!("CARGO_BIN_EXE_gemma-desk-cli");
+        let script = format!("{before} exec \"$0\" worker");
+        WorkerClient::new(WorkerCommand { program: "sh".into(), args: vec!["-c".into(), script.into(), worker.into()] })
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_context_too_large_for_the_memory_is_out_of_memory() {
+        // 1.4 GB of address space: a 512-token context fits, the KV cache of the model's whole
+        // 32768-token context (about 600 MB more) does not.
+        let mut client = client_after("ulimit -v 1400000;");
+        // First another failure, whose words must not be taken for the next one's.
+        let mismatch = LoadOptions {
+            model: test_model(),
+            mmproj: Some(test_projector("vision-gemma3-320")),
+            ctx: Some(512),
+            ..Default::default()
+        };
+        assert_eq!(client.load(mismatch).unwrap_err().failure(), Some(Failure::ProjectorMismatch));
+        let options = LoadOptions { model: test_model(), ctx: Some(32_768), threads: Some(2), ..Default::default() };
+        let error = client.load(options).unwrap_err();
+        assert_eq!(error.failure(), Some(Failure::OutOfMemory), "{error:?}");
+        assert!(matches!(error, ClientError::Engine { code: ErrorCode::LoadFailed, .. }), "{error:?}");
+        let options = LoadOptions { model: test_model(), ctx: Some(512), threads: Some(2), ..Default::default() };
+        client.load(options).expect("a context that fits loads in the same worker");
+    }
+
+    #[test]
+    fn a_projector_made_for_another_model_is_a_mismatch() {
+        let mut client = client_after("");
+        let options = LoadOptions {
+            model: test_model(),
+            mmproj: Some(test_projector("vision-gemma3-320")),
+            ctx: Some(512),
+            threads: Some(2),
+            ..Default::default()
+        };
+        let error = client.load(options).unwrap_err();
+        assert_eq!(error.failure(), Some(Failure::ProjectorMismatch), "{error:?}");
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_worker_that_dies_saying_its_gpu_is_lost_is_a_lost_device() {
+        // Recorded from a Vulkan driver reset: the worker's last words, then an abort.
+        let mut client = client_after("echo 'ggml_vulkan: error: device lost' >&2; kill -ABRT $$;");
+        let error = client.load(LoadOptions { model: test_model(), ..Default::default() }).unwrap_err();
+        assert!(matches!(&error, ClientError::WorkerDied(death) if death.status.contains("SIGABRT")), "{error:?}");
+        assert_eq!(error.failure(), Some(Failure::DeviceLost), "{error:?}");
+    }
+}
