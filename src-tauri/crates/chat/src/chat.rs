@@ -6,21 +6,21 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gemma_desk_engine::{
-    CancelHandle, ChatMessage, ClientError, LoadOptions, ModelInfo, RenderOptions, Reply, ReplyFigures, SamplingParams,
-    StopReason, WorkerClient, WorkerCommand, inspect,
+    CancelHandle, ChatMessage, ClientError, Failure, LoadOptions, ModelInfo, RenderOptions, Reply, ReplyFigures,
+    SamplingParams, StopReason, WorkerClient, WorkerCommand, WorkerDeath, inspect,
 };
 use gemma_desk_store::{ConversationId, Message, MessageId, MessageStatus, ReplyRecorder, ReplyStats, Role, Store};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::error::ChatError;
 use crate::now;
-use crate::settings::EngineTuning;
 
 /// Longest message a user may send, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
 
 /// A model file and, optionally, the projector that gives it eyes or ears.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct ModelChoice {
     /// The model GGUF.
@@ -39,7 +39,7 @@ impl ModelChoice {
 }
 
 /// Where the engine is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum EngineState {
     /// No model chosen yet.
@@ -53,7 +53,7 @@ pub enum EngineState {
 }
 
 /// The engine's state as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct EngineStatus {
     /// Where it is.
     pub state: EngineState,
@@ -63,11 +63,13 @@ pub struct EngineStatus {
     pub info: Option<ModelInfo>,
     /// Why the last load failed.
     pub error: Option<String>,
+    /// What llama.cpp said went wrong in the last load, when it said.
+    pub failure: Option<Failure>,
 }
 
 /// What the caller hears while a reply is made, in this order: `Started`, maybe `Loading`,
 /// `Token`s (and `Notice`s), then `Finished`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ChatEvent {
     /// The question is stored and the reply's row exists.
@@ -96,7 +98,22 @@ pub enum ChatEvent {
         /// Why the engine died, when it did (the text so far is kept; the next reply starts a
         /// fresh engine).
         engine_died: Option<String>,
+        /// Why the engine stopped the reply (`None` when it failed before generating).
+        stop_reason: Option<StopReason>,
+        /// What llama.cpp said went wrong, when the reply failed or the engine died.
+        failure: Option<Failure>,
     },
+}
+
+/// How the engine is run, from the settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EngineTuning {
+    /// Context size in tokens.
+    pub context_size: Option<u32>,
+    /// CPU threads.
+    pub threads: Option<u32>,
+    /// GPU layers.
+    pub gpu_layers: Option<u32>,
 }
 
 /// Conversations with the engine: one reply (or model load) at a time.
@@ -120,7 +137,13 @@ impl Chat {
             store,
             engine: Arc::new(Mutex::new(engine)),
             cancel,
-            status: Mutex::new(EngineStatus { state: EngineState::None, choice: None, info: None, error: None }),
+            status: Mutex::new(EngineStatus {
+                state: EngineState::None,
+                choice: None,
+                info: None,
+                error: None,
+                failure: None,
+            }),
             worker_pid: AtomicU32::new(0),
             turn: tokio::sync::Mutex::new(()),
         }
@@ -141,7 +164,7 @@ impl Chat {
     pub async fn load_model(&self, choice: &ModelChoice, tuning: EngineTuning) -> Result<ModelInfo, ChatError> {
         let _turn = self.turn.try_lock().map_err(|_| ChatError::Busy)?;
         self.check_model(choice)?;
-        self.set_status(EngineState::Loading, Some(choice.clone()), None, None);
+        self.set_status(EngineState::Loading, Some(choice.clone()), None);
         let options = LoadOptions {
             model: choice.model.clone(),
             mmproj: choice.mmproj.clone(),
@@ -161,13 +184,17 @@ impl Chat {
         self.worker_pid.store(pid.unwrap_or(0), Ordering::Relaxed);
         match loaded {
             Ok(info) => {
-                self.set_status(EngineState::Ready, Some(choice.clone()), Some(info.clone()), None);
+                self.set_status(EngineState::Ready, Some(choice.clone()), Some(info.clone()));
                 Ok(info)
             }
             Err(error) => {
-                let message = format!("the model could not be loaded: {error}");
-                self.set_status(EngineState::Failed, Some(choice.clone()), None, Some(message.clone()));
-                Err(ChatError::Engine(message))
+                let failure = error.failure();
+                let message = match failure {
+                    Some(failure) => format!("the model could not be loaded: {}: {error}", failure.advice()),
+                    None => format!("the model could not be loaded: {error}"),
+                };
+                self.set_failed(choice, &message, failure);
+                Err(ChatError::Engine { message, failure })
             }
         }
     }
@@ -177,7 +204,7 @@ impl Chat {
     pub fn check_model(&self, choice: &ModelChoice) -> Result<(), ChatError> {
         for path in std::iter::once(&choice.model).chain(&choice.mmproj) {
             if let Err(error) = inspect(path) {
-                self.set_status(EngineState::Failed, Some(choice.clone()), None, Some(error.to_string()));
+                self.set_failed(choice, &error.to_string(), None);
                 return Err(ChatError::BadInput(error.to_string()));
             }
         }
@@ -187,7 +214,7 @@ impl Chat {
     /// Shows the engine as loading `choice` before a load that starts in the background, so
     /// that nobody sees it idle in between.
     pub fn announce_load(&self, choice: &ModelChoice) {
-        self.set_status(EngineState::Loading, Some(choice.clone()), None, None);
+        self.set_status(EngineState::Loading, Some(choice.clone()), None);
     }
 
     /// Sends `text` as the user's next message in `conversation` and streams the reply.
@@ -254,6 +281,11 @@ impl Chat {
     /// Stops the reply in progress after the token being generated; nothing when none runs.
     pub fn stop(&self) {
         self.cancel.cancel();
+    }
+
+    /// A handle that stops the reply in progress from anywhere (a Ctrl-C handler).
+    pub fn cancel_handle(&self) -> CancelHandle {
+        self.cancel.clone()
     }
 
     /// Takes the turn: waits for a model that is loading (a message typed while the app starts
@@ -323,24 +355,34 @@ impl Chat {
             }
             Err(error) => (MessageStatus::Error, Some(error.to_string()), ReplyStats::default(), None),
         };
+        let stop_reason = generated.as_ref().ok().map(|reply| reply.stop_reason);
+        let failure = match &generated {
+            Ok(reply) => reply.worker_death.as_ref().and_then(WorkerDeath::failure),
+            Err(error) => error.failure(),
+        };
         let id = recorder.message_id();
         recorder.finish(status, error.as_deref(), &stats, now()).await?;
         if let Some(error) = save_error {
             return Err(ChatError::Store(error));
         }
         let reply = self.store.message(id).await?;
-        sink(ChatEvent::Finished { reply: reply.clone(), engine_died });
+        sink(ChatEvent::Finished { reply: reply.clone(), engine_died, stop_reason, failure });
         Ok(reply)
     }
 
-    fn set_status(
-        &self,
-        state: EngineState,
-        choice: Option<ModelChoice>,
-        info: Option<ModelInfo>,
-        error: Option<String>,
-    ) {
-        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = EngineStatus { state, choice, info, error };
+    fn set_status(&self, state: EngineState, choice: Option<ModelChoice>, info: Option<ModelInfo>) {
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner) =
+            EngineStatus { state, choice, info, error: None, failure: None };
+    }
+
+    fn set_failed(&self, choice: &ModelChoice, error: &str, failure: Option<Failure>) {
+        *self.status.lock().unwrap_or_else(PoisonError::into_inner) = EngineStatus {
+            state: EngineState::Failed,
+            choice: Some(choice.clone()),
+            info: None,
+            error: Some(error.to_owned()),
+            failure,
+        };
     }
 }
 
@@ -381,7 +423,7 @@ fn prompt_messages<'a>(system: Option<&str>, history: impl Iterator<Item = &'a M
 }
 
 /// How a reply that stopped for `stop` is stored.
-pub fn reply_status(stop: StopReason) -> MessageStatus {
+fn reply_status(stop: StopReason) -> MessageStatus {
     match stop {
         StopReason::EndOfTurn | StopReason::MaxTokens | StopReason::ContextFull => MessageStatus::Done,
         StopReason::Cancelled => MessageStatus::Stopped,
@@ -390,7 +432,7 @@ pub fn reply_status(stop: StopReason) -> MessageStatus {
 }
 
 /// The stored figures of a reply.
-pub fn reply_stats(figures: Option<&ReplyFigures>) -> ReplyStats {
+fn reply_stats(figures: Option<&ReplyFigures>) -> ReplyStats {
     figures.map_or_else(ReplyStats::default, |f| ReplyStats {
         ttft_ms: Some(f.ttft_ms),
         prefill_tps: Some(f.prefill_tps),

@@ -3,18 +3,13 @@
 //! [`Chat`] joins the conversation store and the engine worker: the user's message is committed
 //! before the engine is asked anything, the reply is saved while it streams, and a reply whose
 //! engine died keeps its text (status `interrupted`) while the next one starts a fresh engine.
-//! [`Settings`] are the user's preferences, kept in a JSON file that is replaced atomically.
 #![deny(missing_docs)]
 
-pub use chat::{Chat, ChatEvent, EngineState, EngineStatus, MAX_TEXT_CHARS, ModelChoice, reply_stats, reply_status};
+pub use chat::{Chat, ChatEvent, EngineState, EngineStatus, EngineTuning, MAX_TEXT_CHARS, ModelChoice};
 pub use error::ChatError;
-pub use presets::{Preset, builtin_presets};
-pub use settings::{EngineTuning, Settings, SettingsError, Theme};
 
 mod chat;
 mod error;
-mod presets;
-mod settings;
 
 /// Now, as the store keeps time (Unix milliseconds).
 pub fn now() -> gemma_desk_store::Millis {

@@ -12,12 +12,17 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::protocol::{BenchFigures, ErrorCode, Event, LoadOptions, ModelInfo, ReplyFigures, Request, StopReason};
+use crate::failure::Failure;
+use crate::protocol::{
+    BenchFigures, ERROR_MARK, ErrorCode, Event, LoadOptions, ModelInfo, ReplyFigures, Request, StopReason,
+};
 use crate::sampling::SamplingParams;
 use crate::template::{ChatMessage, RenderOptions};
 
 /// Lines of the worker's stderr kept to explain a crash.
 const STDERR_TAIL: usize = 20;
+/// How long an error's stderr lines may trail the error itself.
+const STDERR_GRACE: Duration = Duration::from_secs(1);
 
 /// How to start a worker: usually the running executable with a `worker` subcommand.
 #[derive(Debug, Clone)]
@@ -42,6 +47,13 @@ pub struct WorkerDeath {
     pub status: String,
     /// The last lines of its stderr (llama.cpp writes its assertion failures there).
     pub stderr_tail: Vec<String>,
+}
+
+impl WorkerDeath {
+    /// What its last words say went wrong, when they say.
+    pub fn failure(&self) -> Option<Failure> {
+        Failure::classify(self.stderr_tail.iter().map(String::as_str))
+    }
 }
 
 impl fmt::Display for WorkerDeath {
@@ -80,6 +92,8 @@ pub enum ClientError {
         code: ErrorCode,
         /// In words.
         message: String,
+        /// What llama.cpp's stderr said went wrong, when it did.
+        failure: Option<Failure>,
     },
     /// A request needs a model and none was loaded.
     #[error("no model is loaded; load one first")]
@@ -104,6 +118,17 @@ pub struct Reply {
     pub worker_death: Option<WorkerDeath>,
 }
 
+impl ClientError {
+    /// What llama.cpp said went wrong, when it said.
+    pub fn failure(&self) -> Option<Failure> {
+        match self {
+            ClientError::Engine { failure, .. } => *failure,
+            ClientError::WorkerDied(death) => death.failure(),
+            _ => None,
+        }
+    }
+}
+
 /// The reply in progress and the stdin of the worker generating it.
 type CurrentReply = Option<(u64, Arc<Mutex<ChildStdin>>)>;
 
@@ -125,8 +150,42 @@ struct RunningWorker {
     child: Child,
     stdin: Arc<Mutex<ChildStdin>>,
     events: Receiver<Event>,
-    stderr: Arc<Mutex<VecDeque<String>>>,
+    stderr: Arc<Mutex<Stderr>>,
     stderr_reader: Option<JoinHandle<()>>,
+}
+
+/// What a worker wrote to stderr since its current request began.
+#[derive(Default)]
+struct Stderr {
+    /// The last lines.
+    tail: VecDeque<String>,
+    /// Errors it has marked ([`ERROR_MARK`]) in its life.
+    errors: u64,
+}
+
+impl RunningWorker {
+    /// Starts a request's window on stderr; returns the errors marked so far.
+    fn begin_request(&self) -> u64 {
+        let mut stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+        stderr.tail.clear();
+        stderr.errors
+    }
+
+    /// The engine's error with what llama.cpp wrote about it (the request's stderr up to the
+    /// error's mark, waited for briefly since stderr is another pipe).
+    fn engine_error(&self, errors_before: u64, code: ErrorCode, message: String) -> ClientError {
+        let started = std::time::Instant::now();
+        let failure = loop {
+            let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+            if stderr.errors > errors_before || started.elapsed() > STDERR_GRACE {
+                break Failure::classify(stderr.tail.iter().map(String::as_str));
+            }
+            drop(stderr);
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        let failure = failure.filter(|_| matches!(code, ErrorCode::LoadFailed | ErrorCode::DecodeFailed));
+        ClientError::Engine { code, message, failure }
+    }
 }
 
 /// Talks to one worker process at a time, starting (and restarting) it as needed.
@@ -187,6 +246,7 @@ impl WorkerClient {
         *self.current.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((id, worker.stdin.clone()));
         let mut text = String::new();
         let mut notices = Vec::new();
+        let errors_before = worker.begin_request();
         let outcome = (|| {
             send_line(&worker.stdin, &request).map_err(|_| ())?;
             loop {
@@ -198,7 +258,7 @@ impl WorkerClient {
                     Event::Notice { id: got, message } if got == id => notices.push(message),
                     Event::Done { id: got, figures } if got == id => return Ok(Ok(figures)),
                     Event::Error { id: Some(got), code, message } if got == id => {
-                        return Ok(Err(ClientError::Engine { code, message }));
+                        return Ok(Err(worker.engine_error(errors_before, code, message)));
                     }
                     _ => {}
                 }
@@ -249,9 +309,10 @@ impl WorkerClient {
     /// Sends a request and waits for its single answer (not for replies).
     fn request(&mut self, request: &Request) -> Result<Event, ClientError> {
         let worker = self.running.as_mut().ok_or(ClientError::NoModel)?;
+        let errors_before = worker.begin_request();
         let answer = send_line(&worker.stdin, request).ok().and_then(|()| worker.events.recv().ok());
         match answer {
-            Some(Event::Error { code, message, .. }) => Err(ClientError::Engine { code, message }),
+            Some(Event::Error { code, message, .. }) => Err(worker.engine_error(errors_before, code, message)),
             Some(event) => Ok(event),
             None => Err(ClientError::WorkerDied(self.bury_worker())),
         }
@@ -303,15 +364,19 @@ impl WorkerClient {
             }
         });
         let stderr_pipe = child.stderr.take().expect("stderr is piped");
-        let stderr = Arc::new(Mutex::new(VecDeque::new()));
-        let tail = stderr.clone();
+        let stderr = Arc::new(Mutex::new(Stderr::default()));
+        let written = stderr.clone();
         let stderr_reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
-                let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
-                if tail.len() == STDERR_TAIL {
-                    tail.pop_front();
+                let mut stderr = written.lock().unwrap_or_else(|p| p.into_inner());
+                if line == ERROR_MARK {
+                    stderr.errors += 1;
+                    continue;
                 }
-                tail.push_back(line);
+                if stderr.tail.len() == STDERR_TAIL {
+                    stderr.tail.pop_front();
+                }
+                stderr.tail.push_back(line);
             }
         });
         let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin is piped")));
@@ -344,7 +409,7 @@ impl WorkerClient {
         if let Some(reader) = worker.stderr_reader.take() {
             let _ = reader.join();
         }
-        let stderr_tail = worker.stderr.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect();
+        let stderr_tail = worker.stderr.lock().unwrap_or_else(|p| p.into_inner()).tail.iter().cloned().collect();
         WorkerDeath { status, stderr_tail }
     }
 }

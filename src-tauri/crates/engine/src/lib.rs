@@ -24,6 +24,7 @@
 pub use backend::{BACKENDS_DIR_ENV, Device, DeviceKind, device_names, devices, init_backend, run_device_probe};
 pub use client::{CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath, probe_devices};
 pub use error::EngineError;
+pub use failure::Failure;
 pub use gguf::{GgufError, GgufInfo, inspect};
 pub use model::LoadedModel;
 pub use protocol::{BenchFigures, ErrorCode, Event, LoadOptions, ModelInfo, ReplyFigures, Request, StopReason};
@@ -35,6 +36,7 @@ pub use utf8::Utf8Stream;
 mod backend;
 mod client;
 mod error;
+mod failure;
 mod gguf;
 mod model;
 mod protocol;

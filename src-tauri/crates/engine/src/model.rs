@@ -112,7 +112,7 @@ fn choose_template(model: &LlamaModel, gguf: &GgufInfo) -> Result<ChatTemplate, 
     let vocab = model.vocab();
     let piece = |token| String::from_utf8_lossy(&vocab.token_to_piece(token, true, None)).into_owned();
     let (bos, eos) = (piece(vocab.bos()), piece(vocab.eos()));
-    Ok(ChatTemplate::for_model(&gguf.architecture, gguf.chat_template.as_deref(), &bos, &eos)?)
+    Ok(ChatTemplate::for_model(gguf.chat_template.as_deref(), &bos, &eos)?)
 }
 
 fn load_projector(

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::sampling::SamplingParams;
 use crate::template::{ChatMessage, RenderOptions};
@@ -62,7 +63,7 @@ pub struct LoadOptions {
     pub mmproj: Option<PathBuf>,
     /// Context size in tokens; the smaller of the model's and 8192 when unset.
     pub ctx: Option<u32>,
-    /// CPU threads; all available cores when unset.
+    /// CPU threads; one per physical core when unset.
     pub threads: Option<u32>,
     /// Layers to offload to the GPU; all of them when unset and a GPU backend is built in.
     pub gpu_layers: Option<u32>,
@@ -118,6 +119,9 @@ pub enum Event {
     },
 }
 
+/// The line a worker writes to stderr right before it reports an error on stdout.
+pub const ERROR_MARK: &str = "\u{1}gemma-desk-worker: error";
+
 /// Error classes the client and UI act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -139,7 +143,7 @@ pub enum ErrorCode {
 }
 
 /// Why a reply stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum StopReason {
     /// The model ended its turn.
@@ -193,7 +197,7 @@ pub struct ReplyFigures {
 }
 
 /// What the worker says about a loaded model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ModelInfo {
     /// The file loaded.
     pub path: PathBuf,

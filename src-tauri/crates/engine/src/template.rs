@@ -3,7 +3,7 @@
 //! Two renderers sit behind [`ChatTemplate`]:
 //!
 //! - the built-in Gemma format, pure Rust, byte-identical to the published Gemma 3 Jinja
-//!   template (used for Gemma 3 / 3n and for files that carry no template of their own);
+//!   template (used for files that carry no template of their own);
 //! - any Hugging Face Jinja template (`tokenizer.chat_template`), rendered by minijinja set up
 //!   the way `transformers` sets up jinja2 (module `jinja2`, with Python's spelling of values in
 //!   module `python`), so that the text matches what the model saw in training byte for byte.
@@ -156,19 +156,13 @@ impl ChatTemplate {
         }))
     }
 
-    /// Picks the template for a model: the GGUF's own Jinja template if it has one, except that a
-    /// Gemma 3/3n architecture ("gemma3", "gemma3n") uses the built-in Gemma format; the built-in
-    /// format when it has none.
-    pub fn for_model(
-        architecture: &str,
-        jinja_source: Option<&str>,
-        bos_token: &str,
-        eos_token: &str,
-    ) -> Result<Self, TemplateError> {
-        let gemma3 = matches!(architecture.to_ascii_lowercase().as_str(), "gemma3" | "gemma3n");
+    /// Picks the template for a model: the GGUF's own Jinja template whenever it has one
+    /// (fine-tuned models often ship their own, and the built-in format equals the published
+    /// Gemma 3 template byte for byte); the built-in Gemma format when it has none.
+    pub fn for_model(jinja_source: Option<&str>, bos_token: &str, eos_token: &str) -> Result<Self, TemplateError> {
         match jinja_source.filter(|source| !source.trim().is_empty()) {
-            Some(source) if !gemma3 => Self::from_jinja(source, bos_token, eos_token),
-            _ => Ok(Self::BuiltinGemma),
+            Some(source) => Self::from_jinja(source, bos_token, eos_token),
+            None => Ok(Self::BuiltinGemma),
         }
     }
 
@@ -325,14 +319,12 @@ mod tests {
     }
 
     #[test]
-    fn for_model_uses_the_builtin_format_for_gemma_3_and_files_without_a_template() {
+    fn for_model_uses_the_files_own_template_and_the_builtin_format_only_without_one() {
         let source = Some("{{ bos_token }}{{ messages[0].content }}");
-        let pick = |arch, source| ChatTemplate::for_model(arch, source, "<bos>", "<eos>").unwrap().kind();
-        assert_eq!(pick("gemma3", source), "builtin gemma");
-        assert_eq!(pick("gemma3n", source), "builtin gemma");
-        assert_eq!(pick("gemma4", None), "builtin gemma");
-        assert_eq!(pick("gemma4", Some("  \n")), "builtin gemma");
-        assert_eq!(pick("gemma4", source), "jinja");
+        let pick = |source| ChatTemplate::for_model(source, "<bos>", "<eos>").unwrap().kind();
+        assert_eq!(pick(source), "jinja", "a file's template wins, whatever the architecture");
+        assert_eq!(pick(None), "builtin gemma");
+        assert_eq!(pick(Some("  \n")), "builtin gemma", "a blank template is no template");
     }
 
     #[test]

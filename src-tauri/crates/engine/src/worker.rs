@@ -14,7 +14,7 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 
 use crate::error::EngineError;
 use crate::model::LoadedModel;
-use crate::protocol::{ErrorCode, Event, LoadOptions, Request};
+use crate::protocol::{ERROR_MARK, ErrorCode, Event, LoadOptions, Request};
 use crate::session::{ReplyEvent, Session};
 
 /// Serves requests from `input` until it closes, writing events to `output`.
@@ -162,6 +162,9 @@ impl EventSink {
     }
 
     fn error(&self, id: Option<u64>, code: ErrorCode, message: &str) {
+        // Whatever llama.cpp wrote to stderr about this error is before the mark, so the client
+        // knows when it has read all of it.
+        eprintln!("{ERROR_MARK}");
         self.send(&Event::Error { id, code, message: message.to_string() });
     }
 

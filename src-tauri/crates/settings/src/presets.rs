@@ -1,9 +1,10 @@
 //! System prompt presets: the uses the Gemma guide describes, ready to pick.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// A named system prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Preset {
     /// Stable id (`custom-...` for the user's own).
     pub id: String,

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use gemma_desk_engine::SamplingParams;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
-use crate::chat::ModelChoice;
 use crate::presets::{Preset, builtin_presets};
+use gemma_desk_chat::{EngineTuning, ModelChoice};
 
 /// Longest system prompt a preset may hold, in characters.
 const MAX_PRESET_CHARS: usize = 20_000;
@@ -16,7 +17,7 @@ const MAX_PRESET_CHARS: usize = 20_000;
 const MAX_CUSTOM_PRESETS: usize = 100;
 
 /// Light, dark, or whatever the system uses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Theme {
     /// Follow the system.
@@ -29,7 +30,7 @@ pub enum Theme {
 }
 
 /// Everything the user can set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// The colour theme.
@@ -44,7 +45,7 @@ pub struct Settings {
     pub sampling: SamplingParams,
     /// Context size in tokens (unset: automatic).
     pub context_size: Option<u32>,
-    /// CPU threads (unset: all cores).
+    /// CPU threads (unset: one per physical core).
     pub threads: Option<u32>,
     /// Layers offloaded to the GPU (unset: automatic).
     pub gpu_layers: Option<u32>,
@@ -69,17 +70,6 @@ impl Default for Settings {
             hf_token: None,
         }
     }
-}
-
-/// How the engine is run, from the settings.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EngineTuning {
-    /// Context size in tokens.
-    pub context_size: Option<u32>,
-    /// CPU threads.
-    pub threads: Option<u32>,
-    /// GPU layers.
-    pub gpu_layers: Option<u32>,
 }
 
 /// The settings file could not be read or written.

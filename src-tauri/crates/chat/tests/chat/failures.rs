@@ -95,7 +95,6 @@ async fn bad_requests_are_refused_and_store_nothing() {
     let chat = &fixture.chat;
     let no_model = chat.send(conversation.id, "Hello", &greedy(4), |_| {}).await.unwrap_err();
     assert!(matches!(no_model, ChatError::NoModel), "{no_model}");
-    assert_eq!(no_model.code(), "no_model");
 
     let fixture = Fixture::loaded().await;
     let conversation = fixture.conversation(None).await;
@@ -107,8 +106,11 @@ async fn bad_requests_are_refused_and_store_nothing() {
         chat.regenerate(999_999, &greedy(4), |_| {}).await.unwrap_err(),
         chat.edit(999_999, "Hello", &greedy(4), |_| {}).await.unwrap_err(),
     ];
-    let codes: Vec<_> = cases.iter().map(ChatError::code).collect();
-    assert_eq!(codes, ["bad_input", "bad_input", "not_found", "not_found", "not_found"]);
+    assert!(matches!(cases[0], ChatError::BadInput(_)), "blank text: {}", cases[0]);
+    assert!(matches!(cases[1], ChatError::BadInput(_)), "too long: {}", cases[1]);
+    for missing in &cases[2..] {
+        assert!(matches!(missing, ChatError::NotFound(_)), "an unknown id: {missing}");
+    }
     assert!(cases[1].to_string().contains("100001 characters"), "{}", cases[1]);
 
     let reply = chat.send(conversation.id, "Hello", &greedy(2), |_| {}).await.unwrap();
@@ -117,10 +119,8 @@ async fn bad_requests_are_refused_and_store_nothing() {
     assert!(matches!(wrong_role, ChatError::BadInput(_)), "{wrong_role}");
     let wrong_role = chat.edit(reply.id, "Hi", &greedy(2), |_| {}).await.unwrap_err();
     assert!(matches!(wrong_role, ChatError::BadInput(_)), "{wrong_role}");
+    assert!(wrong_role.to_string().contains("only your messages can be edited"), "{wrong_role}");
     assert_eq!(chat.store().all_messages(conversation.id).await.unwrap().len(), 2);
-    let json = serde_json::to_value(&wrong_role).unwrap();
-    assert_eq!(json["code"], "bad_input");
-    assert!(json["message"].as_str().unwrap().contains("only your messages can be edited"));
 }
 
 async fn a_message_sent_while_the_model_loads_waits_for_it() {
@@ -148,7 +148,7 @@ async fn a_damaged_model_file_is_refused_before_the_engine_sees_it() {
         .load_model(&ModelChoice { model: truncated, mmproj: None }, EngineTuning::default())
         .await
         .unwrap_err();
-    assert_eq!(error.code(), "bad_input", "{error}");
+    assert!(matches!(error, ChatError::BadInput(_)), "{error}");
     let status = fixture.chat.engine_status();
     assert_eq!(status.state, EngineState::Failed);
     assert_eq!(status.error.as_deref(), Some(error.to_string().as_str()));
