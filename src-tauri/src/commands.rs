@@ -3,13 +3,15 @@
 
 use std::path::PathBuf;
 
-use gemma_desk_chat::{ChatEvent, EngineStatus, ModelChoice, Preset, Settings, builtin_presets, now};
+use gemma_desk_chat::{ChatEvent, EngineStatus, ModelChoice, now};
 use gemma_desk_engine::Sampling;
+use gemma_desk_settings::{Preset, Settings, builtin_presets};
 use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_opener::OpenerExt;
+use ts_rs::TS;
 
 use crate::dialogs::{self, FileKind};
 use crate::error::{AppError, CommandResult};
@@ -21,7 +23,7 @@ const MAX_QUERY_CHARS: usize = 500;
 const MAX_LIST: u32 = 500;
 
 /// Everything the window needs to start.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct AppView {
     version: &'static str,
     settings: Settings,
@@ -33,14 +35,14 @@ pub struct AppView {
 }
 
 /// A conversation with the branch shown.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct OpenConversation {
     conversation: Conversation,
     branch: Vec<BranchMessage>,
 }
 
 /// Export formats.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
     /// For people.

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use tauri::{AppHandle, Runtime};
+use ts_rs::TS;
 
 use crate::error::{AppError, CommandResult};
 
@@ -15,7 +16,7 @@ const SAVE_DIR_ENV: &str = "GEMMA_DESK_DIALOG_SAVE_DIR";
 const OPEN_FILE_ENV: &str = "GEMMA_DESK_DIALOG_OPEN_FILE";
 
 /// Which GGUF the user is choosing.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum FileKind {
     /// The model.

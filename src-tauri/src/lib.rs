@@ -2,6 +2,7 @@
 //! crates (`gemma-desk-chat`, `-store`, `-engine`). No business logic lives here.
 
 pub mod commands;
+pub mod contract;
 mod dialogs;
 pub mod error;
 mod logging;
@@ -10,8 +11,9 @@ pub mod state;
 
 use std::process::ExitCode;
 
-use gemma_desk_chat::{ModelChoice, Settings};
+use gemma_desk_chat::ModelChoice;
 use gemma_desk_engine::WorkerCommand;
+use gemma_desk_settings::Settings;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_opener::OpenerExt;

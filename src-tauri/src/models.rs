@@ -6,22 +6,20 @@ use std::path::PathBuf;
 use gemma_desk_chat::{EngineStatus, ModelChoice};
 use gemma_desk_models::library::InstalledModel;
 use gemma_desk_models::{
-    Capability, CatalogModel, Control, DEFAULT_CONTEXT, DownloadError, DownloadOptions, Fit, Hardware, ImportMode,
-    LibraryError, PartialDownload, Progress, Recommendation, Use, fit, recommend,
+    Capability, CatalogModel, DEFAULT_CONTEXT, DownloadError, DownloadOptions, DownloadOutcome, Fit, Hardware,
+    ImportMode, LibraryError, PartialDownload, Progress, Recommendation, Use, fit, hf_token, recommend,
 };
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::Channel;
+use ts_rs::TS;
 
 use crate::commands;
-use crate::error::{AppError, CommandResult};
+use crate::error::{AppError, CommandResult, ErrorCode};
 use crate::state::AppState;
 
-/// The environment variable with a Hugging Face token, used when the settings hold none.
-const HF_TOKEN_ENV: &str = "HF_TOKEN";
-
 /// Everything the model screens show.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct ModelsOverview {
     hardware: Hardware,
     recommendations: Recommendations,
@@ -33,7 +31,7 @@ pub struct ModelsOverview {
 }
 
 /// The recommended model for each use.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct Recommendations {
     text: Recommendation,
     vision: Recommendation,
@@ -41,7 +39,7 @@ pub struct Recommendations {
 }
 
 /// A catalog model with its verdict for this machine.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct CatalogView {
     id: String,
     name: String,
@@ -55,14 +53,16 @@ pub struct CatalogView {
     fit: Fit,
 }
 
-#[derive(Serialize)]
+/// A model's licence: its id, its name and where to read it.
+#[derive(Serialize, TS)]
 pub struct LicenceView {
     id: gemma_desk_models::Licence,
     name: &'static str,
     url: &'static str,
 }
 
-#[derive(Serialize)]
+/// A file of a catalog model, with its published size and hash when known.
+#[derive(Serialize, TS)]
 pub struct FileView {
     name: String,
     bytes: Option<u64>,
@@ -70,41 +70,35 @@ pub struct FileView {
 }
 
 /// An installed model, and whether it is the one chosen.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 pub struct InstalledView {
     #[serde(flatten)]
     model: InstalledModel,
     is_default: bool,
 }
 
-/// How a download ended, when it did not fail.
-#[derive(Serialize)]
-pub struct DownloadOutcome {
-    status: DownloadStatus,
-    /// The installed model, when it was installed.
-    model: Option<InstalledModel>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "snake_case")]
-enum DownloadStatus {
-    /// Verified and installed.
-    Installed,
-    /// Paused: the partial files wait for a resume.
-    Paused,
-    /// Cancelled: the partial files are gone.
-    Cancelled,
-}
-
 impl From<LibraryError> for AppError {
     fn from(error: LibraryError) -> AppError {
+        let disk_full = |source: &std::io::Error| source.kind() == std::io::ErrorKind::StorageFull;
         let code = match &error {
-            LibraryError::NotFound(_) => "not_found",
-            LibraryError::Invalid(_) => "bad_input",
-            LibraryError::Download(_) => "download",
-            LibraryError::Io { .. } => "io",
+            LibraryError::NotFound(_) | LibraryError::NotDownloading(_) => ErrorCode::NotFound,
+            LibraryError::Busy(_) => ErrorCode::Busy,
+            LibraryError::Invalid(_) => ErrorCode::BadInput,
+            LibraryError::NoSpace(_) => ErrorCode::NoSpace,
+            LibraryError::Io { source, .. } if disk_full(source) => ErrorCode::NoSpace,
+            LibraryError::Io { .. } => ErrorCode::Io,
+            LibraryError::Download(download) => match download {
+                DownloadError::Paused | DownloadError::Cancelled => ErrorCode::Cancelled,
+                DownloadError::NotFound { .. } => ErrorCode::NotFound,
+                DownloadError::Unauthorized { .. } => ErrorCode::Unauthorized,
+                DownloadError::Network { .. } => ErrorCode::Network,
+                DownloadError::NoSpace { .. } => ErrorCode::NoSpace,
+                DownloadError::Io { source, .. } if disk_full(source) => ErrorCode::NoSpace,
+                DownloadError::SizeMismatch { .. } | DownloadError::HashMismatch { .. } => ErrorCode::HashMismatch,
+                DownloadError::Http { .. } | DownloadError::Client(_) | DownloadError::Io { .. } => ErrorCode::Download,
+            },
         };
-        AppError { code, message: error.to_string() }
+        AppError::new(code, error.to_string())
     }
 }
 
@@ -126,9 +120,7 @@ pub async fn models_overview(state: State<'_, AppState>) -> CommandResult<Models
         .into_iter()
         .map(|model| InstalledView { is_default: chosen.as_ref() == Some(&model.model_path), model })
         .collect();
-    let mut downloading: Vec<String> =
-        models.downloads.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect();
-    downloading.sort();
+    let downloading = models.downloads.running();
     Ok(ModelsOverview {
         hardware,
         recommendations,
@@ -141,13 +133,6 @@ pub async fn models_overview(state: State<'_, AppState>) -> CommandResult<Models
 }
 
 fn catalog_view(model: &CatalogModel, hardware: &Hardware) -> CatalogView {
-    let usage = if model.can(Capability::Audio) {
-        Use::Voice
-    } else if model.can(Capability::Vision) {
-        Use::Vision
-    } else {
-        Use::Text
-    };
     CatalogView {
         id: model.id.clone(),
         name: model.name.clone(),
@@ -164,19 +149,7 @@ fn catalog_view(model: &CatalogModel, hardware: &Hardware) -> CatalogView {
                 sha256: file.sha256().map(str::to_owned),
             })
             .collect(),
-        fit: fit(model, hardware, usage, DEFAULT_CONTEXT),
-    }
-}
-
-/// Removes a download from the running ones when it ends, however it ends.
-struct Running<'a> {
-    state: &'a AppState,
-    id: String,
-}
-
-impl Drop for Running<'_> {
-    fn drop(&mut self) {
-        self.state.models.downloads.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+        fit: fit(model, hardware, model.main_use(), DEFAULT_CONTEXT),
     }
 }
 
@@ -189,84 +162,29 @@ pub async fn download_model(
     on_progress: Channel<Progress>,
 ) -> CommandResult<DownloadOutcome> {
     let models = &state.models;
-    let model =
-        models.catalog.get(&id).ok_or_else(|| AppError::bad_input(format!("the catalog has no model {id:?}")))?;
-    if !accept_licence {
-        return Err(AppError::bad_input(format!(
-            "{} is published under the {}; accept it to download the model",
-            model.name,
-            model.licence.name()
-        )));
-    }
-    // Downloading over an installed model would replace it, and a cancel would delete it.
-    if models.library.get(&id).is_ok() {
-        return Err(AppError::bad_input(format!("{} is already installed", model.name)));
-    }
-    let (control, signal) = Control::new();
-    {
-        let mut downloads = models.downloads.lock().unwrap_or_else(|p| p.into_inner());
-        if downloads.contains_key(&id) {
-            return Err(AppError { code: "busy", message: format!("{} is already downloading", model.name) });
-        }
-        downloads.insert(id.clone(), control);
-    }
-    let _running = Running { state: &state, id: id.clone() };
-    let token = state.settings().hf_token.or_else(|| std::env::var(HF_TOKEN_ENV).ok()).filter(|t| !t.is_empty());
-    let options = DownloadOptions { token, ..DownloadOptions::default() };
+    let options = DownloadOptions { token: hf_token(state.settings().hf_token), ..DownloadOptions::default() };
     tracing::info!(model = %id, "download starts");
-    let result = models
-        .library
-        .install(&models.catalog, model, with_mmproj, &options, signal, |progress| {
+    let outcome = models
+        .downloads
+        .install(&models.library, &models.catalog, &id, with_mmproj, accept_licence, &options, |progress| {
             let _ = on_progress.send(progress.clone());
         })
         .await;
-    match result {
-        Ok(model) => {
-            tracing::info!(model = %id, "download verified and installed");
-            Ok(DownloadOutcome { status: DownloadStatus::Installed, model: Some(model) })
-        }
-        Err(LibraryError::Download(DownloadError::Paused)) => {
-            Ok(DownloadOutcome { status: DownloadStatus::Paused, model: None })
-        }
-        Err(LibraryError::Download(DownloadError::Cancelled)) => {
-            // What is left of the model's folder (an empty one) goes too.
-            let _ = models.library.delete(&id);
-            Ok(DownloadOutcome { status: DownloadStatus::Cancelled, model: None })
-        }
-        Err(error) => {
-            tracing::warn!(model = %id, "download failed: {error}");
-            Err(error.into())
-        }
+    match &outcome {
+        Ok(outcome) => tracing::info!(model = %id, status = ?outcome.status, "download ended"),
+        Err(error) => tracing::warn!(model = %id, "download failed: {error}"),
     }
+    Ok(outcome?)
 }
 
 #[tauri::command]
 pub fn pause_download(state: State<'_, AppState>, id: String) -> CommandResult<()> {
-    let downloads = state.models.downloads.lock().unwrap_or_else(|p| p.into_inner());
-    let control = downloads.get(&id).ok_or_else(|| not_downloading(&id))?;
-    control.pause();
-    Ok(())
+    Ok(state.models.downloads.pause(&id)?)
 }
 
 #[tauri::command]
 pub fn cancel_download(state: State<'_, AppState>, id: String) -> CommandResult<()> {
-    let running = state.models.downloads.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
-    match running {
-        Some(control) => control.cancel(),
-        // A paused download (or one from before a restart): discard its partial files.
-        None => {
-            let partial = state.models.library.partial_downloads()?.into_iter().any(|p| p.id == id);
-            if !partial {
-                return Err(not_downloading(&id));
-            }
-            state.models.library.delete(&id)?;
-        }
-    }
-    Ok(())
-}
-
-fn not_downloading(id: &str) -> AppError {
-    AppError { code: "not_found", message: format!("{id:?} is not downloading") }
+    Ok(state.models.downloads.cancel(&state.models.library, &id)?)
 }
 
 #[tauri::command]

@@ -1,19 +1,15 @@
 //! What the running app holds: the chat (store + engine), the settings and where things are.
 
-use std::collections::HashMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use gemma_desk_chat::{Chat, EngineTuning, ModelChoice, Settings};
-use gemma_desk_engine::{WorkerCommand, inspect, probe_devices};
+use gemma_desk_chat::{Chat, EngineTuning, ModelChoice};
+use gemma_desk_engine::{WorkerCommand, probe_devices};
 use gemma_desk_models::fit::ModelShape;
-use gemma_desk_models::{Catalog, Control, DEFAULT_CONTEXT, Hardware, Library};
-use gemma_desk_store::Store;
-
-/// The file in the data folder that one running app holds locked.
-const LOCK_FILE: &str = "gemma-desk.lock";
+use gemma_desk_models::{Catalog, Downloads, Hardware, Library};
+use gemma_desk_settings::{Settings, SettingsError};
+use gemma_desk_store::{DatabaseLock, Store};
 
 /// Where the app keeps its files.
 #[derive(Debug, Clone)]
@@ -36,7 +32,7 @@ pub struct AppState {
     /// The models: catalog, installed ones, downloads and the hardware they run on.
     pub models: Models,
     /// Held for the app's life so that a second app cannot write the same conversations.
-    _data_lock: File,
+    _data_lock: DatabaseLock,
 }
 
 /// Everything about getting models.
@@ -45,8 +41,8 @@ pub struct Models {
     pub catalog: Catalog,
     /// The installed models, in `<data folder>/models`.
     pub library: Library,
-    /// The running downloads, by catalog id.
-    pub downloads: Mutex<HashMap<String, Control>>,
+    /// The running downloads.
+    pub downloads: Downloads,
     hardware: tokio::sync::OnceCell<Hardware>,
     device_probe: WorkerCommand,
 }
@@ -83,7 +79,7 @@ impl AppState {
             None => Store::default_data_dir()
                 .ok_or("no data folder could be found for this user; set one in the settings")?,
         };
-        let data_lock = lock_data_dir(&data_dir)?;
+        let data_lock = DatabaseLock::acquire(&Store::database_in(&data_dir)).map_err(|error| error.to_string())?;
         let store = Store::open(&data_dir).await.map_err(|error| error.to_string())?;
         if store.recovered_replies() > 0 {
             tracing::warn!(
@@ -96,7 +92,7 @@ impl AppState {
         let models = Models {
             catalog,
             library: Library::new(data_dir.join("models")),
-            downloads: Mutex::new(HashMap::new()),
+            downloads: Downloads::default(),
             hardware: tokio::sync::OnceCell::new(),
             device_probe,
         };
@@ -117,11 +113,10 @@ impl AppState {
             return tuning;
         }
         let Some(gpu) = self.models.hardware().await.best_gpu() else { return tuning };
-        if let Ok(info) = inspect(&choice.model) {
-            let projector = choice.mmproj.as_ref().and_then(|path| std::fs::metadata(path).ok()).map_or(0, |m| m.len());
-            let trained = info.context_length.map_or(DEFAULT_CONTEXT, |n| n.min(u64::from(u32::MAX)) as u32);
-            let context = tuning.context_size.unwrap_or(DEFAULT_CONTEXT.min(trained));
-            let layers = ModelShape::of_gguf(&info, projector).gpu_layers_for(gpu.memory_free, context);
+        let mmproj = choice.mmproj.as_deref();
+        if let Ok(layers) =
+            ModelShape::gpu_layers_for_files(&choice.model, mmproj, tuning.context_size, gpu.memory_free)
+        {
             tracing::info!(layers, gpu = %gpu.description, "GPU layers chosen to fit the free memory");
             tuning.gpu_layers = Some(layers);
         }
@@ -129,28 +124,10 @@ impl AppState {
     }
 
     /// Validates, saves and adopts new settings.
-    pub fn save_settings(&self, settings: Settings) -> Result<(), gemma_desk_chat::SettingsError> {
+    pub fn save_settings(&self, settings: Settings) -> Result<(), SettingsError> {
         let mut current = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         settings.save(&self.paths.settings)?;
         *current = settings;
         Ok(())
-    }
-}
-
-fn lock_data_dir(dir: &Path) -> Result<File, String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create the data folder {}: {e}", dir.display()))?;
-    let path = dir.join(LOCK_FILE);
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(format!("another Gemma Desk is already using the conversations in {}; close it first", dir.display()))
-        }
-        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
     }
 }

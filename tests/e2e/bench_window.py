@@ -4,7 +4,7 @@ with and without a loaded model; frames per second of the chat view while a synt
 of 1,000 tokens/s of markdown renders, and, as a same-run reference, of the window doing nothing
 but requestAnimationFrame (raf_reference; the ratio is chat_view_fps_ratio_to_reference). Targets: <= 1 s, <= 150 MB beyond the model, >= 55 fps.
 
-Run it like the window tests: dbus-run-session -- xvfb-run -a python3 tests/e2e/bench_window.py
+Run it like the window tests: dbus-run-session -- xvfb-run -a scripts/python tests/e2e/bench_window.py
 with GEMMA_DESK_APP and GEMMA_DESK_TEST_MODEL set."""
 
 import json

@@ -4,12 +4,13 @@
 The Rust engine renders chat templates with minijinja; these files are the reference its output
 must match byte for byte (src-tauri/crates/engine/tests/engine/template.rs).
 
-    python3 tests/templates/render_golden.py          # rewrite golden/
-    python3 tests/templates/render_golden.py --check  # exit 1 if golden/ is stale
+    scripts/python tests/templates/render_golden.py          # rewrite golden/
+    scripts/python tests/templates/render_golden.py --check  # exit 1 if golden/ is stale
 
 golden/<name>.txt holds the exact rendering (UTF-8, no added newline). A case with
 "expect_error": true must raise; golden/<name>.error holds the exception message instead.
-Needs jinja2 (3.1.x); transformers itself is not needed.
+Needs jinja2 (3.1.x; scripts/python runs it in the environment scripts/setup makes); transformers
+itself is not needed.
 """
 
 import argparse
@@ -127,7 +128,7 @@ def main():
         for problem in problems:
             print(problem, file=sys.stderr)
         if problems:
-            print("goldens are stale: run python3 tests/templates/render_golden.py", file=sys.stderr)
+            print("goldens are stale: run scripts/python tests/templates/render_golden.py", file=sys.stderr)
             return 1
         print(f"{len(files)} goldens match jinja2 {jinja2.__version__}")
         return 0

@@ -1,7 +1,7 @@
 // Development only: the real UI with mockIPC standing in for the Rust shell, for screenshots.
 import { mockIPC } from '@tauri-apps/api/mocks';
-import { catalogModel, conversation, entry, installedModel, message, modelsOverview } from '../src/lib/testing';
-import type { AppState, DownloadProgress, ReplyEvent } from '../src/lib/types';
+import { catalogModel, conversation, entry, installedView, message, modelsOverview, samplingParams } from '../src/lib/testing';
+import type { AppView, ChatEvent, Progress } from '../src/lib/types';
 
 const params = new URLSearchParams(location.search);
 const firstRun = params.has('first-run');
@@ -31,17 +31,17 @@ const branch = [
   entry(message(3, { role: 'user', content: 'And in reverse?' })),
   entry(message(4, { role: 'assistant', content: 'Use `v.sort_by(|a, b| b.cmp(a))` or sort and then `v.reverse()`. The partial', status: 'interrupted', error: 'the worker was killed by signal 9 (SIGKILL)' })),
 ];
-const state: AppState = {
+const state: AppView = {
   version: '0.1.0',
-  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: { temperature: 0.7 }, context_size: null, threads: null, gpu_layers: null, data_dir: null, hf_token: null },
+  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: samplingParams({ temperature: 0.7 }), context_size: null, threads: null, gpu_layers: null, data_dir: null, hf_token: null },
   builtin_presets: [
     { id: 'general', name: 'General assistant', prompt: 'You are a helpful assistant.' },
     { id: 'multilingual', name: 'Multilingual', prompt: 'Answer in the language of the question.' },
   ],
-  sampling_defaults: { temperature: 1, top_k: 64, top_p: 0.95, min_p: 0, repeat_penalty: 1, seed: null as unknown as number, max_tokens: null as unknown as number },
+  sampling_defaults: { temperature: 1, top_k: 64, top_p: 0.95, min_p: 0, repeat_penalty: 1, seed: 0, max_tokens: null },
   engine: firstRun
-    ? { state: 'none', choice: null, info: null, error: null }
-    : { state: 'ready', choice: { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, info: null, error: null },
+    ? { state: 'none', choice: null, info: null, error: null, failure: null }
+    : { state: 'ready', choice: { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, info: null, error: null, failure: null },
   data_dir: '/home/me/.local/share/gemma-desk',
   log_file: '/home/me/.local/share/gemma-desk/gemma-desk.log',
 };
@@ -52,12 +52,12 @@ const conversations = [
 ];
 
 const overview = modelsOverview({
-  installed: firstRun ? [] : [installedModel('gemma-3-4b-it', { name: 'Gemma 3 4B', is_default: true }), installedModel('my-gemma', { name: 'my-gemma-Q8_0', source: 'linked', missing: ['/mnt/usb/my-gemma-Q8_0.gguf'] })],
+  installed: firstRun ? [] : [installedView('gemma-3-4b-it', { name: 'Gemma 3 4B', is_default: true }), installedView('my-gemma', { name: 'my-gemma-Q8_0', source: 'linked', missing: ['/mnt/usb/my-gemma-Q8_0.gguf'] })],
   partial: [{ id: 'gemma-3-1b-it', bytes: 300 * 1024 ** 2, with_mmproj: false }],
 });
 overview.catalog.push(catalogModel('gemma-3-12b-it', { fit: { ...overview.catalog[1].fit, model: 'gemma-3-12b-it', verdict: 'slow', explanation: 'It fits, but on the CPU it writes about 3 words a second.' } }));
 
-function send(channel: unknown, index: number, event: ReplyEvent | DownloadProgress) {
+function send(channel: unknown, index: number, event: ChatEvent | Progress) {
   const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } }).__TAURI_INTERNALS__;
   internals.runCallback((channel as { id: number }).id, { index, message: event });
 }

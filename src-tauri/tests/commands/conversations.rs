@@ -2,7 +2,7 @@
 //! belongs to one app at a time; settings are kept.
 
 use gemma_desk_app::state::{AppPaths, AppState};
-use gemma_desk_chat::Settings;
+use gemma_desk_settings::Settings;
 use gemma_desk_engine::WorkerCommand;
 use serde_json::json;
 

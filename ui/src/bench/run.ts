@@ -6,7 +6,7 @@ import { ConversationsStore } from '../lib/stores/conversations.svelte';
 import { ModelsStore } from '../lib/stores/models.svelte';
 import { ToastStore } from '../lib/stores/toasts.svelte';
 import { conversation, entry, message } from '../lib/testing';
-import type { AppState, BranchMessage, Message, ReplyEvent } from '../lib/types';
+import type { AppView, BranchMessage, ChatEvent, Message } from '../lib/types';
 import Bench from './Bench.svelte';
 import { syntheticTokens } from './stream';
 
@@ -26,12 +26,12 @@ function benchIpc(): Ipc {
     engine: { state: 'ready', choice: { model: 'bench.gguf', mmproj: null }, info: null, error: null },
     data_dir: '',
     log_file: '',
-  } as unknown as AppState;
+  } as unknown as AppView;
   const fake: Partial<Ipc> = {
     appState: async () => state,
     listConversations: async () => [conversation(1, { title: 'Streaming benchmark' })],
     openConversation: async (id) => ({ conversation: conversation(id, { title: 'Streaming benchmark' }), branch }),
-    sendMessage: (_id, _text, onEvent: (event: ReplyEvent) => void) =>
+    sendMessage: (_id, _text, onEvent: (event: ChatEvent) => void) =>
       new Promise<Message>((resolve) => {
         const tokens = syntheticTokens(RATE * SECONDS);
         const user = message(2, { role: 'user', content: 'Again, please.', parent_id: 1 });
@@ -46,7 +46,7 @@ function benchIpc(): Ipc {
             clearInterval(timer);
             const done = { ...reply, content: tokens.join(''), status: 'done' as const };
             branch.push(entry(user), entry(done));
-            onEvent({ event: 'finished', reply: done, engine_died: null });
+            onEvent({ event: 'finished', reply: done, engine_died: null, stop_reason: 'end_of_turn', failure: null });
             resolve(done);
           }
         }, 4);

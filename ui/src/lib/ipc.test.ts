@@ -3,12 +3,12 @@ import { emit } from '@tauri-apps/api/event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AppError, ipc } from './ipc';
 import { conversation, message } from './testing';
-import type { DownloadProgress, ReplyEvent } from './types';
+import type { ChatEvent, Progress } from './types';
 
 afterEach(() => clearMocks());
 
 /** Sends `message` on a channel the way the shell does: with its index, possibly out of order. */
-function sendOnChannel(channel: unknown, index: number, payload: ReplyEvent | DownloadProgress): void {
+function sendOnChannel(channel: unknown, index: number, payload: ChatEvent | Progress): void {
   const id = (channel as { id: number }).id;
   const internals = (window as unknown as { __TAURI_INTERNALS__: { runCallback: (id: number, data: unknown) => void } })
     .__TAURI_INTERNALS__;
@@ -76,10 +76,10 @@ describe('the IPC module', () => {
       sendOnChannel(channel, 0, { event: 'started', user: message(1), reply: { ...reply, content: '', status: 'streaming' } });
       sendOnChannel(channel, 2, { event: 'token', text: 'b' });
       sendOnChannel(channel, 1, { event: 'token', text: 'a' });
-      sendOnChannel(channel, 3, { event: 'finished', reply, engine_died: null });
+      sendOnChannel(channel, 3, { event: 'finished', reply, engine_died: null, stop_reason: 'end_of_turn', failure: null });
       return reply;
     });
-    const events: ReplyEvent[] = [];
+    const events: ChatEvent[] = [];
     const result = await ipc.sendMessage(7, 'hello', (event) => events.push(event));
     expect(received.conversationId).toBe(7);
     expect(received.text).toBe('hello');
@@ -138,7 +138,7 @@ describe('the IPC module', () => {
 
   it('hands download progress from the channel to the caller and resolves with the outcome', async () => {
     let received: Record<string, unknown> = {};
-    const progress = (done: number): DownloadProgress => ({
+    const progress = (done: number): Progress => ({
       phase: 'downloading',
       file: 0,
       files: 1,

@@ -3,37 +3,51 @@
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
-  AppState,
+  AppView,
   BranchMessage,
+  ChatEvent,
   Conversation,
   DownloadOutcome,
-  DownloadProgress,
   EngineStatus,
   ErrorCode,
   ExportFormat,
+  FileKind,
   ImportMode,
   InstalledModel,
   Message,
   ModelChoice,
-  ModelFileKind,
   ModelsOverview,
-  OpenedConversation,
-  ReplyEvent,
+  OpenConversation,
+  Progress,
   SearchHit,
   Settings,
 } from './types';
 
-const ERROR_CODES: readonly ErrorCode[] = [
-  'bad_input',
-  'not_found',
-  'busy',
-  'no_model',
-  'engine',
-  'store',
-  'io',
-  'cancelled',
-  'download',
-];
+// Every code Rust can send, as a value. A Record over the generated union: a code added in Rust
+// and missing here (or one here that Rust does not have) fails `npm run check`.
+const ERROR_CODES: Record<ErrorCode, true> = {
+  bad_input: true,
+  not_found: true,
+  busy: true,
+  no_model: true,
+  engine: true,
+  store: true,
+  io: true,
+  download: true,
+  cancelled: true,
+  out_of_memory: true,
+  unsupported_architecture: true,
+  projector_mismatch: true,
+  gpu_lost: true,
+  unauthorized: true,
+  no_space: true,
+  network: true,
+  hash_mismatch: true,
+};
+
+function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}
 
 /** A failure reported by Rust (`{ code, message }`), or one of the UI's own turned into that shape. */
 export class AppError extends Error {
@@ -50,15 +64,14 @@ export class AppError extends Error {
     if (raw instanceof AppError) return raw;
     if (raw && typeof raw === 'object' && 'code' in raw && 'message' in raw) {
       const { code, message } = raw as { code: unknown; message: unknown };
-      const known = ERROR_CODES.includes(code as ErrorCode);
-      return new AppError(known ? (code as ErrorCode) : 'io', String(message));
+      return new AppError(isErrorCode(code) ? code : 'io', String(message));
     }
     if (raw instanceof Error) return new AppError('io', raw.message);
     return new AppError('io', String(raw));
   }
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+async function call<T>(command: Command, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
   } catch (raw) {
@@ -68,11 +81,11 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
 
 /** Runs a streaming command: `onEvent` receives the reply's events in order. */
 function stream(
-  command: string,
+  command: Command,
   args: Record<string, unknown>,
-  onEvent: (event: ReplyEvent) => void,
+  onEvent: (event: ChatEvent) => void,
 ): Promise<Message> {
-  const channel = new Channel<ReplyEvent>(onEvent);
+  const channel = new Channel<ChatEvent>(onEvent);
   return call<Message>(command, { ...args, onEvent: channel });
 }
 
@@ -80,9 +93,9 @@ export const MENU_EVENTS = ['menu://new-chat', 'menu://search', 'menu://settings
 export type MenuEvent = (typeof MENU_EVENTS)[number];
 
 export const ipc = {
-  appState: () => call<AppState>('app_state'),
-  saveSettings: (settings: Settings) => call<AppState>('save_settings', { settings }),
-  pickModelFile: (kind: ModelFileKind) => call<string | null>('pick_model_file', { kind }),
+  appState: () => call<AppView>('app_state'),
+  saveSettings: (settings: Settings) => call<AppView>('save_settings', { settings }),
+  pickModelFile: (kind: FileKind) => call<string | null>('pick_model_file', { kind }),
   loadModel: (choice: ModelChoice) => call<EngineStatus>('load_model', { choice }),
   engineStatus: () => call<EngineStatus>('engine_status'),
 
@@ -92,13 +105,13 @@ export const ipc = {
     id: string,
     withMmproj: boolean,
     acceptLicence: boolean,
-    onProgress: (progress: DownloadProgress) => void,
+    onProgress: (progress: Progress) => void,
   ) =>
     call<DownloadOutcome>('download_model', {
       id,
       withMmproj,
       acceptLicence,
-      onProgress: new Channel<DownloadProgress>(onProgress),
+      onProgress: new Channel<Progress>(onProgress),
     }),
   pauseDownload: (id: string) => call<null>('pause_download', { id }),
   cancelDownload: (id: string) => call<null>('cancel_download', { id }),
@@ -111,7 +124,7 @@ export const ipc = {
     call<Conversation[]>('list_conversations', { limit, offset }),
   createConversation: (systemPrompt: string | null) =>
     call<Conversation>('create_conversation', { systemPrompt }),
-  openConversation: (id: number) => call<OpenedConversation>('open_conversation', { id }),
+  openConversation: (id: number) => call<OpenConversation>('open_conversation', { id }),
   renameConversation: (id: number, title: string) =>
     call<Conversation>('rename_conversation', { id, title }),
   setPinned: (id: number, pinned: boolean) => call<Conversation>('set_pinned', { id, pinned }),
@@ -120,11 +133,11 @@ export const ipc = {
   searchMessages: (query: string, limit: number) =>
     call<SearchHit[]>('search_messages', { query, limit }),
 
-  sendMessage: (conversationId: number, text: string, onEvent: (e: ReplyEvent) => void) =>
+  sendMessage: (conversationId: number, text: string, onEvent: (e: ChatEvent) => void) =>
     stream('send_message', { conversationId, text }, onEvent),
-  regenerateReply: (messageId: number, onEvent: (e: ReplyEvent) => void) =>
+  regenerateReply: (messageId: number, onEvent: (e: ChatEvent) => void) =>
     stream('regenerate_reply', { messageId }, onEvent),
-  editMessage: (messageId: number, text: string, onEvent: (e: ReplyEvent) => void) =>
+  editMessage: (messageId: number, text: string, onEvent: (e: ChatEvent) => void) =>
     stream('edit_message', { messageId, text }, onEvent),
   stopReply: () => call<null>('stop_reply'),
   switchBranch: (conversationId: number, messageId: number) =>
@@ -146,7 +159,11 @@ export const ipc = {
 
 export type Ipc = typeof ipc;
 
-/** Every command name the UI may invoke: kept in step with the shell's registered commands. */
+/**
+ * Every command the window may invoke; `call` and `stream` take nothing else. The app's command
+ * tests (src-tauri/tests/commands/contract.rs) check that it names exactly the commands the shell
+ * registers, build.rs declares and the capability grants, and that each one is called above.
+ */
 export const COMMANDS = [
   'app_state',
   'save_settings',
@@ -179,3 +196,6 @@ export const COMMANDS = [
   'delete_model',
   'import_model',
 ] as const;
+
+/** A command's name. */
+export type Command = (typeof COMMANDS)[number];

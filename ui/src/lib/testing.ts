@@ -6,10 +6,12 @@ import type {
   Fit,
   Hardware,
   InstalledModel,
+  InstalledView,
   Message,
   ModelsOverview,
   Recommendation,
-  Usage,
+  SamplingParams,
+  Use,
 } from './types';
 
 export function conversation(id: number, fields: Partial<Conversation> = {}): Conversation {
@@ -105,12 +107,21 @@ export function installedModel(id: string, fields: Partial<InstalledModel> = {})
     mmproj_path: null,
     disk_bytes: 2.5 * GB,
     missing: [],
-    is_default: false,
     ...fields,
   };
 }
 
-function recommendation(usage: Usage, choice: string | null): Recommendation {
+/** An installed model as the overview lists it. */
+export function installedView(id: string, fields: Partial<InstalledView> = {}): InstalledView {
+  return { ...installedModel(id), is_default: false, ...fields };
+}
+
+/** Sampling settings with no overrides but `fields`. */
+export function samplingParams(fields: Partial<SamplingParams> = {}): SamplingParams {
+  return { temperature: null, top_k: null, top_p: null, min_p: null, repeat_penalty: null, seed: null, max_tokens: null, greedy: false, ...fields };
+}
+
+function recommendation(usage: Use, choice: string | null): Recommendation {
   return { usage, choice, summary: `For ${usage}, ${choice ?? 'nothing'} suits this computer best.`, candidates: choice ? [fit(choice)] : [] };
 }
 

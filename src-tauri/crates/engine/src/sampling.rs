@@ -3,10 +3,11 @@
 
 use llama_cpp_2::sampling::LlamaSampler;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// Sampling settings as a user or a caller gives them: every field left `None` takes the model
 /// family's default (see [`Sampling::defaults_for`]).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(default, deny_unknown_fields)]
 pub struct SamplingParams {
     /// Softmax temperature; 0 means greedy decoding.
@@ -28,7 +29,7 @@ pub struct SamplingParams {
 }
 
 /// Resolved sampling settings, every value decided.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Sampling {
     /// Softmax temperature; 0 means greedy decoding.
     pub temperature: f32,

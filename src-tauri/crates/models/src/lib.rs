@@ -14,6 +14,7 @@ pub mod download;
 pub mod fit;
 pub mod hardware;
 pub mod library;
+pub mod registry;
 
 pub use catalog::{CATALOG_ENV, Capability, Catalog, CatalogError, CatalogModel, Licence, RemoteFile};
 pub use download::{Control, DownloadError, DownloadOptions, Phase, Progress, Signal};
@@ -22,3 +23,4 @@ pub use fit::{
 };
 pub use hardware::{Gpu, Hardware};
 pub use library::{ImportMode, Installed, InstalledModel, Library, LibraryError, PartialDownload, Source};
+pub use registry::{DownloadOutcome, DownloadStatus, Downloads, hf_token};

@@ -34,6 +34,9 @@ pub enum LibraryError {
     /// No download of this model is running or paused.
     #[error("{0:?} is not downloading")]
     NotDownloading(String),
+    /// The disk has no room for the file.
+    #[error("{0}")]
+    NoSpace(String),
     /// The download failed.
     #[error(transparent)]
     Download(#[from] DownloadError),

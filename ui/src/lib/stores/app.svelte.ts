@@ -1,14 +1,14 @@
 // The application's settings and the engine's state, as the shell reports them.
 import type { Ipc } from '../ipc';
 import { applyTheme } from '../theme';
-import type { AppState, EngineStatus, InstalledModel, Preset, Settings } from '../types';
+import type { AppView, EngineStatus, InstalledModel, Preset, Settings } from '../types';
 
 type AppIpc = Pick<Ipc, 'appState' | 'saveSettings' | 'useModel' | 'engineStatus' | 'pickModelFile' | 'openLog'>;
 
 const POLL_MS = 500;
 
 export class AppStore {
-  state = $state<AppState | null>(null);
+  state = $state<AppView | null>(null);
   /** A use_model call of ours is running. */
   loadingModel = $state(false);
   settingsOpen = $state(false);
@@ -60,7 +60,7 @@ export class AppStore {
   async useModel(model: InstalledModel): Promise<EngineStatus> {
     const choice = { model: model.model_path, mmproj: model.mmproj_path };
     this.loadingModel = true;
-    this.setEngine({ state: 'loading', choice, info: null, error: null });
+    this.setEngine({ state: 'loading', choice, info: null, error: null, failure: null });
     try {
       const engine = await this.ipc.useModel(model.id);
       this.setEngine(engine);
@@ -68,7 +68,7 @@ export class AppStore {
       return engine;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.setEngine({ state: 'failed', choice, info: null, error: message });
+      this.setEngine({ state: 'failed', choice, info: null, error: message, failure: null });
       throw error;
     } finally {
       this.loadingModel = false;

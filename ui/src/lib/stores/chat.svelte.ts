@@ -10,7 +10,7 @@
 // frame rate and takes the CPU the engine needs to decode.
 import { SvelteMap } from 'svelte/reactivity';
 import { AppError, type Ipc } from '../ipc';
-import type { BranchMessage, Conversation, Message, ReplyEvent } from '../types';
+import type { BranchMessage, ChatEvent, Conversation, Message } from '../types';
 
 export type ReplyPhase = 'idle' | 'waiting' | 'loading' | 'prompt' | 'generating';
 
@@ -199,7 +199,7 @@ export class ChatStore {
   private async run(
     conversationId: number,
     mode: Mode,
-    start: (onEvent: (event: ReplyEvent) => void) => Promise<Message>,
+    start: (onEvent: (event: ChatEvent) => void) => Promise<Message>,
   ): Promise<Message | null> {
     if (this.busy) {
       this.hooks.onError?.(new AppError('busy', 'A reply is still being written; stop it first or wait.'));
@@ -228,7 +228,7 @@ export class ChatStore {
   }
 
   /** Applies one event of the running reply. */
-  private handle(conversationId: number, mode: Mode, event: ReplyEvent): void {
+  private handle(conversationId: number, mode: Mode, event: ChatEvent): void {
     switch (event.event) {
       case 'started':
         this.streamReplyId = event.reply.id;

@@ -2,7 +2,7 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { t, type MessageKey } from '../i18n';
 import { AppError, type Ipc } from '../ipc';
-import type { CatalogView, DownloadProgress, ImportMode, InstalledModel, ModelsOverview } from '../types';
+import type { CatalogView, ImportMode, InstalledModel, ModelsOverview, Progress } from '../types';
 
 type ModelsIpc = Pick<
   Ipc,
@@ -13,7 +13,7 @@ type ModelsIpc = Pick<
 export interface Download {
   status: 'running' | 'paused' | 'failed';
   /** The latest report; null before the first, and for a download paused before this window opened. */
-  progress: DownloadProgress | null;
+  progress: Progress | null;
   /** Bytes on disk so far. */
   done: number;
   /** Why it failed (the shell's sentence). */

@@ -1,10 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AppError, type Ipc } from '../ipc';
 import { catalogModel, installedModel, modelsOverview } from '../testing';
-import type { DownloadOutcome, DownloadProgress } from '../types';
+import type { DownloadOutcome, Progress } from '../types';
 import { ModelsStore, downloadSize, formatBytes, formatSpeed, formatTimeLeft } from './models.svelte';
 
-function progress(done: number, fields: Partial<DownloadProgress> = {}): DownloadProgress {
+function progress(done: number, fields: Partial<Progress> = {}): Progress {
   return {
     phase: 'downloading',
     file: 0,
@@ -21,13 +21,13 @@ function progress(done: number, fields: Partial<DownloadProgress> = {}): Downloa
 
 /** A shell whose download runs until the test ends it with `finish`. */
 function downloadingShell() {
-  let report: (p: DownloadProgress) => void = () => {};
+  let report: (p: Progress) => void = () => {};
   let finish: (outcome: DownloadOutcome) => void = () => {};
   let fail: (error: AppError) => void = () => {};
   const ipc = {
     modelsOverview: vi.fn(async () => modelsOverview()),
     downloadModel: vi.fn(
-      (_id: string, _withMmproj: boolean, _accept: boolean, onProgress: (p: DownloadProgress) => void) =>
+      (_id: string, _withMmproj: boolean, _accept: boolean, onProgress: (p: Progress) => void) =>
         new Promise<DownloadOutcome>((resolve, reject) => {
           report = onProgress;
           finish = resolve;
@@ -38,7 +38,7 @@ function downloadingShell() {
     cancelDownload: vi.fn(async () => null),
   };
   const store = new ModelsStore(ipc as unknown as Ipc);
-  return { ipc, store, report: (p: DownloadProgress) => report(p), finish: (o: DownloadOutcome) => finish(o), fail: (e: AppError) => fail(e) };
+  return { ipc, store, report: (p: Progress) => report(p), finish: (o: DownloadOutcome) => finish(o), fail: (e: AppError) => fail(e) };
 }
 
 describe('sizes, speeds and times', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { AppError, type Ipc } from '../ipc';
 import { conversation, entry, message } from '../testing';
-import type { Message, ReplyEvent } from '../types';
+import type { ChatEvent, Message } from '../types';
 import { ChatStore, type FrameScheduler } from './chat.svelte';
 import { ConversationsStore, sortConversations } from './conversations.svelte';
 
@@ -70,13 +70,13 @@ function manualFrames(): FrameScheduler & { run: () => void; pending: number } {
   return frames;
 }
 
-function chatIpc(reply: (emit: (event: ReplyEvent) => void) => Promise<Message>, stored: Message[] = []) {
+function chatIpc(reply: (emit: (event: ChatEvent) => void) => Promise<Message>, stored: Message[] = []) {
   const user = message(11, { role: 'user', content: 'hi' });
   return {
     user,
     ipc: {
       openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: stored.map((m) => entry(m)) })),
-      sendMessage: vi.fn((_id: number, _text: string, onEvent: (event: ReplyEvent) => void) => reply(onEvent)),
+      sendMessage: vi.fn((_id: number, _text: string, onEvent: (event: ChatEvent) => void) => reply(onEvent)),
       stopReply: vi.fn(async () => null),
     } as unknown as Ipc,
   };
@@ -87,7 +87,7 @@ describe('the streaming reply', () => {
     const frames = manualFrames();
     const streaming = message(12, { role: 'assistant', content: '', status: 'streaming' });
     const done = message(12, { role: 'assistant', content: 'Hello there', status: 'done' });
-    let emit!: (event: ReplyEvent) => void;
+    let emit!: (event: ChatEvent) => void;
     let resolve!: (m: Message) => void;
     const { ipc, user } = chatIpc((onEvent) => {
       emit = onEvent;
@@ -114,7 +114,7 @@ describe('the streaming reply', () => {
     expect(chat.textOf(streaming)).toBe('Hello');
 
     emit({ event: 'token', text: ' there' });
-    emit({ event: 'finished', reply: done, engine_died: null });
+    emit({ event: 'finished', reply: done, engine_died: null, stop_reason: 'end_of_turn', failure: null });
     expect(chat.phase).toBe('idle');
     expect(chat.branch[1].message.content, 'the final reply replaces the streamed one').toBe('Hello there');
     resolve(done);
@@ -123,7 +123,7 @@ describe('the streaming reply', () => {
   });
 
   it('shows the engine loading before the reply starts', async () => {
-    let emit!: (event: ReplyEvent) => void;
+    let emit!: (event: ChatEvent) => void;
     const { ipc, user } = chatIpc((onEvent) => {
       emit = onEvent;
       return new Promise(() => {});
@@ -143,7 +143,7 @@ describe('the streaming reply', () => {
     const { ipc, user } = chatIpc(async (emit) => {
       emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
       emit({ event: 'token', text: 'Partial' });
-      emit({ event: 'finished', reply: interrupted, engine_died: 'killed by signal 9' });
+      emit({ event: 'finished', reply: interrupted, engine_died: 'killed by signal 9', stop_reason: 'interrupted', failure: null });
       return interrupted;
     });
     const stored: Message[] = [];
@@ -185,10 +185,10 @@ describe('the streaming reply', () => {
 
   it('places a regenerated reply as the newest sibling of the old one', async () => {
     const old = message(12, { role: 'assistant' });
-    let emit!: (event: ReplyEvent) => void;
+    let emit!: (event: ChatEvent) => void;
     const ipc = {
       openConversation: vi.fn(async () => ({ conversation: conversation(1), branch: [entry(message(11)), entry(old)] })),
-      regenerateReply: vi.fn((_id: number, onEvent: (event: ReplyEvent) => void) => {
+      regenerateReply: vi.fn((_id: number, onEvent: (event: ChatEvent) => void) => {
         emit = onEvent;
         return new Promise(() => {});
       }),

@@ -1,4 +1,4 @@
-import { describeError } from '../errors';
+import { describeError, type ErrorAction } from '../errors';
 
 export interface ToastAction {
   label: string;
@@ -17,6 +17,7 @@ export interface Toast {
 export class ToastStore {
   items = $state<Toast[]>([]);
   private nextId = 1;
+  private handlers: Partial<Record<ErrorAction, () => void>> = {};
 
   show(text: string, options: { kind?: Toast['kind']; title?: string; action?: ToastAction; ms?: number } = {}): number {
     const id = this.nextId++;
@@ -26,10 +27,18 @@ export class ToastStore {
     return id;
   }
 
-  /** Shows a failure the way the error table says. */
-  error(raw: unknown): void {
+  /** What the app does for each action of the error table; failures offer those it has. */
+  handle(handlers: Partial<Record<ErrorAction, () => void>>): void {
+    this.handlers = { ...this.handlers, ...handlers };
+  }
+
+  /** Shows a failure the way the error table says, with its action when it can be taken here. */
+  error(raw: unknown, options: { retry?: () => void } = {}): void {
     const shown = describeError(raw);
-    this.show(shown.message, { kind: shown.severity, title: shown.title, ms: 8000 });
+    const kind = shown.action?.kind;
+    const run = kind === 'retry' ? options.retry : kind && this.handlers[kind];
+    const action = run && shown.action ? { label: shown.action.label, run } : undefined;
+    this.show(shown.message, { kind: shown.severity, title: shown.title, ms: 8000, action });
   }
 
   dismiss(id: number): void {

@@ -343,3 +343,17 @@ fn the_builtin_gemma_format_matches_llama_cpps_own_gemma_template() {
         );
     }
 }
+
+#[test]
+fn without_a_thread_count_a_session_runs_one_thread_per_physical_core() {
+    let options = LoadOptions { model: test_model(), ctx: Some(256), threads: None, ..Default::default() };
+    let model = LoadedModel::load(backend(), &options).expect("the test model loads");
+    let session = Session::new(backend(), &model, &options).unwrap();
+    let usable = std::thread::available_parallelism().unwrap().get();
+    let physical = sysinfo::System::physical_core_count().unwrap_or(usable);
+    assert_eq!(
+        session.info().threads as usize,
+        physical.min(usable).max(1),
+        "llama.cpp's own default: a thread on each of the {usable} logical CPUs spins against everything else"
+    );
+}

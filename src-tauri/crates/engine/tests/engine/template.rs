@@ -67,7 +67,7 @@ fn golden(case: &Case) -> Golden {
         (false, true, false) => Golden::Text(read(&text)),
         (true, false, true) => Golden::Refusal(read(&refusal)),
         _ => panic!(
-            "case {} has no matching golden file (expect_error = {}); run python3 tests/templates/render_golden.py",
+            "case {} has no golden file (expect_error = {}); run scripts/python tests/templates/render_golden.py",
             case.name, case.expect_error
         ),
     }
@@ -189,7 +189,7 @@ fn every_golden_file_belongs_to_a_case() {
         assert!(
             stem.is_some_and(|stem| names.iter().any(|name| name == stem)),
             "golden/{file} belongs to no case; stale goldens hide missing coverage \
-             (run python3 tests/templates/render_golden.py)"
+             (run scripts/python tests/templates/render_golden.py)"
         );
     }
 }

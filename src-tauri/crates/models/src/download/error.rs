@@ -80,6 +80,9 @@ pub enum DownloadError {
         /// The hash of what arrived.
         found: String,
     },
+    /// The HTTP client could not be set up (a broken proxy setting or TLS library).
+    #[error("the HTTP client could not start: {0}; check the proxy settings (HTTPS_PROXY, HTTP_PROXY)")]
+    Client(String),
     /// Reading or writing a local file failed.
     #[error("cannot write {path}: {source}")]
     Io {

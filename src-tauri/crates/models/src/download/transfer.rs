@@ -20,11 +20,7 @@ pub(super) fn client(options: &DownloadOptions) -> Result<reqwest::Client, Downl
     if !options.env_proxies {
         builder = builder.no_proxy();
     }
-    builder.build().map_err(|error| DownloadError::Network {
-        file: String::new(),
-        attempts: 0,
-        reason: format!("the HTTP client could not start: {error}"),
-    })
+    builder.build().map_err(|error| DownloadError::Client(error.to_string()))
 }
 
 /// A reason to try again, or a final answer.

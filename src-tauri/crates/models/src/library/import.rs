@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use gemma_desk_engine::{GgufInfo, inspect};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::manifest::{Installed, InstalledFile, InstalledModel, Source, describe, record};
 use super::{Library, LibraryError, io};
 use crate::download::part_path;
 
 /// How an imported file is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportMode {
     /// Copy it into the models folder (the original may then be moved or deleted).
@@ -113,7 +114,7 @@ fn copy_in(source: &Path, dest: &Path, bytes: u64) -> Result<(), LibraryError> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let available = fs4::available_space(dir).map_err(io(dir))?;
     if bytes > available {
-        return Err(LibraryError::Invalid(format!(
+        return Err(LibraryError::NoSpace(format!(
             "not enough disk space to copy {}: it needs {bytes} bytes and {available} are free; import it where it lies instead",
             source.display()
         )));

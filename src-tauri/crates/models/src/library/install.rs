@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
+use ts_rs::TS;
 
 use super::import::check_pair;
 use super::manifest::{Installed, InstalledFile, InstalledModel, MANIFEST, Source, describe, record};
@@ -14,7 +15,7 @@ use crate::catalog::{Capability, Catalog, CatalogModel};
 use crate::download::{DownloadFile, DownloadOptions, Progress, Signal, Verified, download, part_path};
 
 /// A download that stopped before it finished; it resumes from here.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct PartialDownload {
     /// The catalog id.
     pub id: String,

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use gemma_desk_engine::GgufInfo;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::{LibraryError, io};
 use crate::catalog::{Capability, Licence};
@@ -15,7 +16,7 @@ use crate::catalog::{Capability, Licence};
 pub const MANIFEST: &str = "model.json";
 
 /// An installed model, as its manifest records it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Installed {
     /// The folder name: the catalog id, or a name made from an imported file.
     pub id: String,
@@ -34,7 +35,7 @@ pub struct Installed {
 }
 
 /// Where an installed model came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Downloaded from the catalog.
@@ -46,7 +47,7 @@ pub enum Source {
 }
 
 /// One file of an installed model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct InstalledFile {
     /// The file: a name inside the model's folder, or an absolute path for a linked import.
     pub path: PathBuf,
@@ -59,7 +60,7 @@ pub struct InstalledFile {
 }
 
 /// What a model is, from its GGUF header (and the catalog, for catalog models).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Description {
     /// `general.architecture`, e.g. `gemma3`.
     pub architecture: String,
@@ -76,7 +77,7 @@ pub struct Description {
 }
 
 /// An installed model with where its files are now.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct InstalledModel {
     /// The manifest.
     #[serde(flatten)]

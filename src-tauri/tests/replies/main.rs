@@ -1,12 +1,26 @@
 //! A conversation's whole life through the commands, with the real model: send, regenerate,
 //! switch branches, edit, search, export and import.
+//!
+//! A test binary of its own, with one test: the file dialogs are answered through environment
+//! variables (as in the window tests), and setting one is only sound while no other thread may
+//! read the environment, i.e. before the app starts.
 
+#[path = "../commands/app.rs"]
+mod app;
+
+use app::{TestApp, channel};
 use serde_json::json;
-
-use crate::{TestApp, channel};
 
 #[test]
 fn a_conversation_from_first_message_to_export_and_import() {
+    let exports = tempfile::tempdir().unwrap();
+    // The save dialog writes the suggested name (the title) there; the open dialog picks that.
+    let exported_json = exports.path().join("Tell me about lighthouses.json");
+    // SAFETY: this binary's only test sets them before the app, or any other thread, starts.
+    unsafe {
+        std::env::set_var("GEMMA_DESK_DIALOG_SAVE_DIR", exports.path());
+        std::env::set_var("GEMMA_DESK_DIALOG_OPEN_FILE", &exported_json);
+    }
     let app = TestApp::start();
     app.load_test_model();
     let mut settings = app.call("app_state", json!({})).unwrap()["settings"].clone();
@@ -45,24 +59,16 @@ fn a_conversation_from_first_message_to_export_and_import() {
     assert_eq!(hits[0]["conversation_id"], id);
     assert!(hits[0]["snippet"].as_str().unwrap().contains("\u{2}harbours\u{3}"));
 
-    let exports = app.dir.path().join("exports");
-    std::fs::create_dir_all(&exports).unwrap();
-    // SAFETY: no other test in this binary reads these variables or runs a dialog.
-    unsafe { std::env::set_var("GEMMA_DESK_DIALOG_SAVE_DIR", &exports) };
     let markdown = app.call("export_conversation", json!({ "id": id, "format": "markdown" })).unwrap();
     let json_path = app.call("export_conversation", json!({ "id": id, "format": "json" })).unwrap();
+    assert_eq!(json_path, json!(exported_json), "the JSON export is the file the open dialog picks");
     assert!(markdown.as_str().unwrap().ends_with("Tell me about lighthouses.md"), "{markdown}");
     let text = std::fs::read_to_string(markdown.as_str().unwrap()).unwrap();
     assert!(text.contains("Tell me about harbours"), "{text}");
 
-    unsafe { std::env::set_var("GEMMA_DESK_DIALOG_OPEN_FILE", json_path.as_str().unwrap()) };
     let imported = app.call("import_conversation", json!({})).unwrap();
     assert_ne!(imported["id"], id);
     let copy = app.call("open_conversation", json!({ "id": imported["id"] })).unwrap();
     assert_eq!(copy["branch"].as_array().unwrap().len(), 2);
     assert_eq!(copy["branch"][0]["message"]["content"], "Tell me about harbours");
-    unsafe {
-        std::env::remove_var("GEMMA_DESK_DIALOG_SAVE_DIR");
-        std::env::remove_var("GEMMA_DESK_DIALOG_OPEN_FILE");
-    }
 }

@@ -1,0 +1,49 @@
+import { describe, expect, it, vi } from 'vitest';
+import { describeError } from './errors';
+import { AppError } from './ipc';
+import { ToastStore } from './stores/toasts.svelte';
+
+describe('the error table', () => {
+  it('offers what helps for each llama.cpp failure', () => {
+    expect(describeError({ code: 'out_of_memory', message: 'no room' }).action?.kind).toBe('engine_settings');
+    expect(describeError({ code: 'projector_mismatch', message: 'wrong mmproj' }).action?.kind).toBe('models');
+    expect(describeError({ code: 'unauthorized', message: 'gated' }).action?.kind).toBe('token');
+    expect(describeError({ code: 'network', message: 'dropped' }).action?.kind).toBe('retry');
+    expect(describeError({ code: 'bad_input', message: 'empty' }).action).toBeUndefined();
+  });
+
+  it('keeps Rust’s sentence and shows an unknown code as an io error', () => {
+    const shown = describeError({ code: 'something_new', message: 'what happened' });
+    expect(shown).toMatchObject({ code: 'io', message: 'what happened', severity: 'error' });
+    expect(describeError(new Error('plain')).code).toBe('io');
+  });
+});
+
+describe('toasts for failures', () => {
+  it('carry the action the app handles, and none it does not', () => {
+    vi.useFakeTimers();
+    const toasts = new ToastStore();
+    const openSettings = vi.fn();
+    toasts.handle({ engine_settings: openSettings });
+    toasts.error(new AppError('out_of_memory', 'the model ran out of memory'));
+    toasts.error(new AppError('projector_mismatch', 'not this model’s projector'));
+    const [oom, mismatch] = toasts.items;
+    expect(oom.kind).toBe('error');
+    oom.action?.run();
+    expect(openSettings).toHaveBeenCalledOnce();
+    expect(mismatch.action, 'no handler for models was given').toBeUndefined();
+    vi.useRealTimers();
+  });
+
+  it('offer a retry only where the caller can retry', () => {
+    vi.useFakeTimers();
+    const toasts = new ToastStore();
+    const resume = vi.fn();
+    toasts.error(new AppError('network', 'the connection dropped'));
+    toasts.error(new AppError('network', 'the connection dropped'), { retry: resume });
+    expect(toasts.items[0].action).toBeUndefined();
+    toasts.items[1].action?.run();
+    expect(resume).toHaveBeenCalledOnce();
+    vi.useRealTimers();
+  });
+});
