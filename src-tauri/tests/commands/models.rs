@@ -125,13 +125,3 @@ fn imports_are_checked_and_can_be_deleted() {
     assert!(test_model().exists(), "the user's own file stays");
     assert_eq!(app.call("models_overview", json!({})).unwrap()["installed"], json!([]));
 }
-
-// OLD TEST, TEMPORARY
-#[test]
-fn old_verdict_check() {
-    let app = TestApp::start();
-    let overview = app.call("models_overview", json!({})).unwrap();
-    let catalog = overview["catalog"].as_array().unwrap();
-    let e4b = catalog.iter().find(|m| m["id"] == "gemma-4-e4b-it").unwrap();
-    assert!(["good", "slow", "too_big"].contains(&e4b["fit"]["verdict"].as_str().unwrap()));
-}

@@ -21,7 +21,7 @@ const GPU_MARGIN: u64 = 512 << 20;
 /// (a typical dual-channel DDR4/DDR5 desktop or laptop).
 const CPU_BYTES_PER_SECOND: f64 = 30e9;
 /// Below this many tokens per second a reply feels slow (slower than reading speed).
-const COMFORTABLE_TOKENS_PER_SECOND: f64 = 10.0; // BROKEN ON PURPOSE
+const COMFORTABLE_TOKENS_PER_SECOND: f64 = 5.0;
 
 /// What the model is for; each use needs certain capabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
