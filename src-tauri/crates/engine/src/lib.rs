@@ -22,7 +22,8 @@
 #![deny(missing_docs)]
 
 pub use backend::{BACKENDS_DIR_ENV, Device, DeviceKind, device_names, devices, init_backend, run_device_probe};
-pub use client::{CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath, probe_devices};
+pub use client::{CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath};
+pub use probe::probe_devices;
 pub use error::EngineError;
 pub use failure::Failure;
 pub use gguf::{GgufError, GgufInfo, inspect};
@@ -39,6 +40,7 @@ mod error;
 mod failure;
 mod gguf;
 mod model;
+mod probe;
 mod protocol;
 mod sampling;
 mod session;
