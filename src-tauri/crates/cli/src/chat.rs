@@ -54,7 +54,8 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     if args.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
         bail!("the prompt is empty; type something to ask");
     }
-    let choice = args.model.choice()?;
+    // Chat::load_model checks the files' headers before the engine sees them.
+    let choice = args.model.unchecked_choice();
     let runtime = runtime()?;
     let kept = args.store.db.is_some() || args.continue_id.is_some();
     let (store, lock, scratch) = if kept {
@@ -69,17 +70,23 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         (store, None, Some(scratch))
     };
     let model = choice.name();
-    let (conversation, settings) = match args.continue_id {
-        Some(id) => resume(&runtime, &store, id, args.system.clone(), &model)?,
+    let resumed = match args.continue_id {
+        Some(id) => Some(resume(&runtime, &store, id, args.system.clone(), &model)?),
+        None => None,
+    };
+    let chat = Chat::new(store, worker_command()?);
+    let info = runtime.block_on(chat.load_model(&choice, args.model.tuning()))?;
+    // A new conversation only once the model has loaded: a bad model file leaves none behind.
+    let (conversation, settings) = match resumed {
+        Some(resumed) => resumed,
         None => {
             let settings =
                 ConversationSettings { system_prompt: args.system.clone(), sampling: serde_json::to_value(&sampling)? };
+            let store = chat.store();
             let conversation = runtime.block_on(store.create_conversation(None, Some(&model), &settings, now()))?;
             (conversation.id, settings)
         }
     };
-    let chat = Chat::new(store, worker_command()?);
-    let info = runtime.block_on(chat.load_model(&choice, args.model.tuning()))?;
     let mut session = Session { chat, runtime, conversation, settings, model, kept, _lock: lock, _scratch: scratch };
 
     if let Some(prompt) = args.prompt {

@@ -52,6 +52,11 @@ impl ModelArgs {
         Ok(ModelChoice { model: self.model.clone(), mmproj: self.mmproj.clone() })
     }
 
+    /// The model and projector as given; [`gemma_desk_chat::Chat::load_model`] checks them.
+    pub fn unchecked_choice(&self) -> ModelChoice {
+        ModelChoice { model: self.model.clone(), mmproj: self.mmproj.clone() }
+    }
+
     /// How the engine runs the model.
     pub fn tuning(&self) -> EngineTuning {
         EngineTuning { context_size: self.ctx, threads: self.threads, gpu_layers: self.gpu_layers }

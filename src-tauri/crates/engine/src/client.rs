@@ -161,13 +161,15 @@ struct Stderr {
     tail: VecDeque<String>,
     /// Errors it has marked ([`ERROR_MARK`]) in its life.
     errors: u64,
+    /// How many of the last lines came since the current request began.
+    fresh: usize,
 }
 
 impl RunningWorker {
     /// Starts a request's window on stderr; returns the errors marked so far.
     fn begin_request(&self) -> u64 {
         let mut stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
-        stderr.tail.clear();
+        stderr.fresh = 0;
         stderr.errors
     }
 
@@ -178,7 +180,8 @@ impl RunningWorker {
         let failure = loop {
             let stderr = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
             if stderr.errors > errors_before || started.elapsed() > STDERR_GRACE {
-                break Failure::classify(stderr.tail.iter().map(String::as_str));
+                let skip = stderr.tail.len() - stderr.fresh;
+                break Failure::classify(stderr.tail.iter().skip(skip).map(String::as_str));
             }
             drop(stderr);
             std::thread::sleep(Duration::from_millis(2));
@@ -377,6 +380,7 @@ impl WorkerClient {
                     stderr.tail.pop_front();
                 }
                 stderr.tail.push_back(line);
+                stderr.fresh = (stderr.fresh + 1).min(stderr.tail.len());
             }
         });
         let stdin = Arc::new(Mutex::new(child.stdin.take().expect("stdin is piped")));
