@@ -48,8 +48,9 @@ fn a_chat_killed_at_random_moments_keeps_the_question_and_the_reply_up_to_its_la
             let _ = stdout.read_to_end(&mut bytes);
             String::from_utf8_lossy(&bytes).into_owned()
         });
-        // Loading takes about a second on 2 busy cores: most kills land in the reply after it.
-        let delay = Duration::from_millis(100 + next() % 3900);
+        // Loading takes a second or more on 2 busy cores, and the first piece is saved up to
+        // 250 ms later: kills up to 6 s land mostly in the reply (300 tokens take longer).
+        let delay = Duration::from_millis(100 + next() % 5900);
         std::thread::sleep(delay);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
