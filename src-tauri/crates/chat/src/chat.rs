@@ -336,10 +336,11 @@ impl Chat {
         });
         let mut save_error = None;
         while let Some(text) = received.recv().await {
+            // Shown first, then saved: what is stored is never ahead of what the user saw.
+            sink(ChatEvent::Token { text: text.clone() });
             if let Err(error) = recorder.push(&text, now()).await {
                 save_error.get_or_insert(error);
             }
-            sink(ChatEvent::Token { text });
         }
         let (generated, pid): (Result<Reply, ClientError>, _) =
             generation.await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
