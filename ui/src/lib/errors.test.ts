@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { describeError } from './errors';
+import { describeError, describeLoadFailure } from './errors';
 import { AppError } from './ipc';
 import { ToastStore } from './stores/toasts.svelte';
 
@@ -10,6 +10,17 @@ describe('the error table', () => {
     expect(describeError({ code: 'unauthorized', message: 'gated' }).action?.kind).toBe('token');
     expect(describeError({ code: 'network', message: 'dropped' }).action?.kind).toBe('retry');
     expect(describeError({ code: 'bad_input', message: 'empty' }).action).toBeUndefined();
+  });
+
+  it('shows a failed load by what llama.cpp said went wrong', () => {
+    expect(describeLoadFailure('device_lost', 'vk::DeviceLostError')).toMatchObject({
+      code: 'gpu_lost',
+      message: 'vk::DeviceLostError',
+      action: { kind: 'engine_settings' },
+    });
+    expect(describeLoadFailure('projector_mismatch', 'mmproj').action?.kind).toBe('models');
+    expect(describeLoadFailure(null, 'it exited')).toMatchObject({ code: 'engine', message: 'it exited' });
+    expect(describeLoadFailure(null, 'it exited').action).toBeUndefined();
   });
 
   it('keeps Rust’s sentence and shows an unknown code as an io error', () => {
@@ -33,6 +44,16 @@ describe('toasts for failures', () => {
     expect(openSettings).toHaveBeenCalledOnce();
     expect(mismatch.action, 'no handler for models was given').toBeUndefined();
     vi.useRealTimers();
+  });
+
+  it('give panels the same buttons as the toasts', () => {
+    const toasts = new ToastStore();
+    const openSettings = vi.fn();
+    toasts.handle({ token: openSettings });
+    const gated = toasts.actionFor(describeError(new AppError('unauthorized', 'gated')));
+    gated?.run();
+    expect(openSettings).toHaveBeenCalledOnce();
+    expect(toasts.actionFor(describeError(new AppError('no_space', 'full'))), 'nothing to offer').toBeUndefined();
   });
 
   it('offer a retry only where the caller can retry', () => {

@@ -3,7 +3,7 @@
 // error wording.
 import { AppError } from './ipc';
 import { t, type MessageKey } from './i18n';
-import type { ErrorCode } from './types';
+import type { ErrorCode, Failure } from './types';
 
 export type Severity = 'info' | 'warning' | 'error';
 
@@ -57,6 +57,19 @@ export interface ShownError {
   message: string;
   /** What the window offers, with its button label. */
   action?: { kind: ErrorAction; label: string };
+}
+
+/** The row of each class of llama.cpp failure that an engine status can carry. */
+const FAILURE_CODES: Record<Failure, ErrorCode> = {
+  out_of_memory: 'out_of_memory',
+  unsupported_architecture: 'unsupported_architecture',
+  projector_mismatch: 'projector_mismatch',
+  device_lost: 'gpu_lost',
+};
+
+/** How to show a failed model load: by what llama.cpp said went wrong when it said, else as an engine error. */
+export function describeLoadFailure(failure: Failure | null, message: string): ShownError {
+  return describeError(new AppError(failure ? FAILURE_CODES[failure] : 'engine', message));
 }
 
 /** How to show any failure: AppErrors by their code, anything else as an io error. */

@@ -16,8 +16,8 @@ export interface Download {
   progress: Progress | null;
   /** Bytes on disk so far. */
   done: number;
-  /** Why it failed (the shell's sentence). */
-  error: string | null;
+  /** Why it failed: the shell's code (what the panel offers) and sentence. */
+  error: AppError | null;
   /** Whether it fetches the projector too; null when it was begun before this window opened. */
   withMmproj: boolean | null;
 }
@@ -77,7 +77,7 @@ export class ModelsStore {
       else this.downloads.delete(id);
       return outcome.model;
     } catch (raw) {
-      this.patch(id, { status: 'failed', error: AppError.from(raw).message });
+      this.patch(id, { status: 'failed', error: AppError.from(raw) });
       return null;
     } finally {
       await this.refresh();

@@ -107,14 +107,14 @@ describe('the models store', () => {
     expect(shell.ipc.downloadModel).toHaveBeenCalledTimes(1);
   });
 
-  it('keeps the shell’s sentence when a download fails', async () => {
+  it('keeps the shell’s code and sentence when a download fails', async () => {
     const shell = downloadingShell();
     const result = shell.store.download('gemma-3-1b-it', false);
-    shell.fail(new AppError('download', 'the server refused the file (401); is a Hugging Face token needed?'));
+    shell.fail(new AppError('unauthorized', 'the server refused the file (401); is a Hugging Face token needed?'));
     expect(await result).toBeNull();
     expect(shell.store.downloadOf('gemma-3-1b-it')).toMatchObject({
       status: 'failed',
-      error: 'the server refused the file (401); is a Hugging Face token needed?',
+      error: { code: 'unauthorized', message: 'the server refused the file (401); is a Hugging Face token needed?' },
     });
   });
 

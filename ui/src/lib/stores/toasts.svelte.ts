@@ -1,4 +1,4 @@
-import { describeError, type ErrorAction } from '../errors';
+import { describeError, type ErrorAction, type ShownError } from '../errors';
 
 export interface ToastAction {
   label: string;
@@ -35,10 +35,14 @@ export class ToastStore {
   /** Shows a failure the way the error table says, with its action when it can be taken here. */
   error(raw: unknown, options: { retry?: () => void } = {}): void {
     const shown = describeError(raw);
+    this.show(shown.message, { kind: shown.severity, title: shown.title, ms: 8000, action: this.actionFor(shown, options.retry) });
+  }
+
+  /** The button for a shown failure's action, when the app (or, for a retry, the caller) can take it. */
+  actionFor(shown: ShownError, retry?: () => void): ToastAction | undefined {
     const kind = shown.action?.kind;
-    const run = kind === 'retry' ? options.retry : kind && this.handlers[kind];
-    const action = run && shown.action ? { label: shown.action.label, run } : undefined;
-    this.show(shown.message, { kind: shown.severity, title: shown.title, ms: 8000, action });
+    const run = kind === 'retry' ? retry : kind && this.handlers[kind];
+    return run && shown.action ? { label: shown.action.label, run } : undefined;
   }
 
   dismiss(id: number): void {
