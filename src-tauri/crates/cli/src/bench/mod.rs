@@ -4,10 +4,14 @@
 //!
 //! Prefill and decode are measured as llama-bench's pp512 and tg128: one batch of 512 tokens,
 //! then 128 single-token steps, each from an empty cache. Time to first token is measured for
-//! each turn of a scripted 20-turn conversation of about 4,000 tokens.
+//! each turn of a scripted 20-turn conversation of about 4,000 tokens, through the worker, the
+//! bare loop with an ideal cache, and (with `--llama-server`) upstream llama-server.
+
+mod llama_server;
 
 use std::num::NonZeroU32;
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
@@ -41,6 +45,14 @@ pub struct BenchArgs {
     /// Turns of the scripted conversation.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(2..=100))]
     turns: u32,
+    /// Pause between turns, in milliseconds (a person reading the reply; the worker settles the
+    /// reply's cache meanwhile, as it does in the app).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pause_ms: u64,
+    /// An upstream llama-server executable: the conversation's prompts are replayed through it
+    /// with prompt caching as a same-run reference (scripts/build-llama-reference builds one).
+    #[arg(long, value_name = "PATH")]
+    llama_server: Option<PathBuf>,
     /// Print JSON (the only format so far; accepted for scripts).
     #[arg(long)]
     json: bool,
@@ -66,7 +78,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bare_pp.push(bare.prefill(args.prompt_tokens as usize)?);
         bare_tg.push(bare.decode(args.gen_tokens as usize)?);
     }
-    let conversation = scripted_conversation(&mut engine, &mut bare, args.turns)?;
+    let pause = Duration::from_millis(args.pause_ms);
+    let server = match &args.llama_server {
+        Some(program) => Some(llama_server::LlamaServer::start(program, &info)?),
+        None => None,
+    };
+    let conversation = scripted_conversation(&mut engine, &mut bare, server.as_ref(), args.turns, pause)?;
 
     let (prefill, decode) = (median(&worker_pp), median(&worker_tg));
     let (ref_prefill, ref_decode) = (median(&bare_pp), median(&bare_tg));
@@ -88,10 +105,12 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "decode_ratio": round3(decode / ref_decode),
         "ttft_ms_by_turn": rounded(ttft),
         "client_ttft_ms_by_turn": rounded(&conversation.client_ttft_ms),
+        "prefill_ms_by_turn": rounded(&conversation.prefill_ms),
         "ttft_last_over_turn2": round3(ttft[ttft.len() - 1] / ttft[1]),
         "ttft_ratio_by_turn": conversation.worker_ttft_ms.iter().zip(&conversation.bare_ttft_ms).map(|(w, b)| round3(w / b)).collect::<Vec<_>>(),
         "reused_tokens_by_turn": conversation.reused_tokens,
         "conversation_tokens": conversation.final_prompt_tokens,
+        "llama_server": server.map(|server| llama_server_figures(&server, &conversation)),
         "samples": { "prefill_tps": rounded(&worker_pp), "decode_tps": rounded(&worker_tg), "reference_prefill_tps": rounded(&bare_pp), "reference_decode_tps": rounded(&bare_tg) },
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
@@ -105,32 +124,46 @@ struct ConversationFigures {
     /// settles the previous reply while it answers the render request sent before each turn, so
     /// that work is not in either figure, as it would not be for a person typing.)
     client_ttft_ms: Vec<f64>,
+    /// The part of `worker_ttft_ms` spent decoding the prompt tokens not reused (the rest is
+    /// rendering, tokenizing and the first token's sampling).
+    prefill_ms: Vec<f64>,
     bare_ttft_ms: Vec<f64>,
+    server_turns: Vec<llama_server::ServerTurn>,
     reused_tokens: Vec<u32>,
     final_prompt_tokens: u32,
 }
 
+/// The most tokens each scripted reply may have.
+const REPLY_TOKENS: u32 = 40;
+
 /// A conversation of `turns` turns, each user message about 150 tokens and each reply at most
-/// 40 greedy tokens, timed through the worker, then replayed through the bare loop (which
-/// decodes only what each turn adds, the ideal cache).
+/// 40 greedy tokens, timed through the worker. Each turn's prompt (as `gemma-desk-cli prompt`
+/// renders it) is then sent, turn by turn so that all see the same machine load, through the
+/// bare loop (which decodes only what each turn adds, the ideal cache) and llama-server.
 fn scripted_conversation(
     engine: &mut WorkerClient,
     bare: &mut BareLoop,
+    server: Option<&llama_server::LlamaServer>,
     turns: u32,
+    pause: Duration,
 ) -> anyhow::Result<ConversationFigures> {
-    let sampling = SamplingParams { greedy: true, max_tokens: Some(40), ..SamplingParams::default() };
+    let sampling = SamplingParams { greedy: true, max_tokens: Some(REPLY_TOKENS), ..SamplingParams::default() };
     let mut messages = vec![ChatMessage::system("You are a concise assistant. Answer in two sentences.")];
     let mut figures = ConversationFigures {
         worker_ttft_ms: vec![],
         client_ttft_ms: vec![],
+        prefill_ms: vec![],
         bare_ttft_ms: vec![],
+        server_turns: vec![],
         reused_tokens: vec![],
         final_prompt_tokens: 0,
     };
-    let mut prompts = Vec::new();
+    bare.forget();
     for turn in 1..=turns {
+        std::thread::sleep(pause);
         messages.push(ChatMessage::user(user_message(turn)));
-        prompts.push(engine.render(&messages, &RenderOptions::default())?);
+        // Answered once the worker has settled the previous reply.
+        let prompt = engine.render(&messages, &RenderOptions::default())?;
         let sent = Instant::now();
         let mut first_text = None;
         let reply = engine.generate(&messages, &RenderOptions::default(), &sampling, |_| {
@@ -139,15 +172,39 @@ fn scripted_conversation(
         figures.client_ttft_ms.push(first_text.unwrap_or(f64::NAN));
         let turn_figures = reply.figures.context("the engine stopped during the benchmark")?;
         figures.worker_ttft_ms.push(turn_figures.ttft_ms);
+        let prefilled = turn_figures.prompt_tokens - turn_figures.reused_tokens;
+        figures.prefill_ms.push(f64::from(prefilled) / turn_figures.prefill_tps * 1000.0);
         figures.reused_tokens.push(turn_figures.reused_tokens);
         figures.final_prompt_tokens = turn_figures.prompt_tokens;
         messages.push(ChatMessage::assistant(reply.text));
-    }
-    bare.forget();
-    for prompt in &prompts {
-        figures.bare_ttft_ms.push(bare.time_to_first_token(prompt)?);
+        // The worker settles the reply meanwhile, as it does while a person reads it.
+        std::thread::sleep(pause);
+        figures.bare_ttft_ms.push(bare.time_to_first_token(&prompt)?);
+        if let Some(server) = server {
+            figures.server_turns.push(server.complete(&prompt, REPLY_TOKENS)?);
+        }
     }
     Ok(figures)
+}
+
+/// llama-server's figures beside the worker's: time to first token as each client sees it, and
+/// the ratio summed over turns 2 on (turn 1 has nothing to reuse).
+fn llama_server_figures(server: &llama_server::LlamaServer, conversation: &ConversationFigures) -> serde_json::Value {
+    let turns = &conversation.server_turns;
+    let client: Vec<f64> = turns.iter().map(|t| t.client_ttft_ms).collect();
+    let prompt_ms: Vec<f64> = turns.iter().map(|t| t.prompt_ms).collect();
+    let ours = &conversation.client_ttft_ms;
+    let after_first = |values: &[f64]| values[1..].iter().sum::<f64>();
+    json!({
+        "program": server.program(),
+        "client_ttft_ms_by_turn": rounded(&client),
+        "prompt_ms_by_turn": rounded(&prompt_ms),
+        "prompt_tokens_by_turn": turns.iter().map(|t| t.prompt_tokens).collect::<Vec<_>>(),
+        "cached_tokens_by_turn": turns.iter().map(|t| t.cached_tokens).collect::<Vec<_>>(),
+        "client_ttft_ratio_by_turn": ours.iter().zip(&client).map(|(w, s)| round3(w / s)).collect::<Vec<_>>(),
+        "client_ttft_ratio_turns_2_on": round3(after_first(ours) / after_first(&client)),
+        "worker_ttft_over_prompt_ms_turns_2_on": round3(after_first(&conversation.worker_ttft_ms) / after_first(&prompt_ms)),
+    })
 }
 
 fn user_message(turn: u32) -> String {
