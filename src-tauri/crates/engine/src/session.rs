@@ -9,10 +9,13 @@
 //! was reused or rebuilt from the stored conversation. ggml's rounding depends on how tokens are
 //! grouped into a batch (a lone token is a matrix-vector product; batches are tiled), so a KV
 //! entry is only bit-identical to a rebuild's if its token was decoded in the same group. Prompt
-//! tokens are therefore always decoded in chunks aligned to absolute positions (multiples of
-//! [`CACHE_CHUNK`]), and only whole aligned chunks are reused ("settled"). [`Session::settle`]
-//! re-decodes a finished reply's tokens that way, which the worker does right after each reply,
-//! while the user reads it.
+//! tokens are therefore always decoded in groups whose ends depend on the tokens alone: a group
+//! ends at each multiple of [`CACHE_CHUNK`] and right after each end-of-turn token, so that a
+//! rebuild from the stored conversation forms the same groups. Only whole groups are reused
+//! ("settled"). [`Session::settle`] re-decodes a finished reply's tokens that way, with the
+//! end-of-turn token the next prompt will have after them, which the worker does right after
+//! each reply, while the user reads it: the next turn then starts a fresh group and decodes only
+//! what the user added.
 
 use std::num::NonZeroU32;
 use std::time::Instant;
@@ -34,10 +37,10 @@ use crate::utf8::Utf8Stream;
 pub const DEFAULT_CONTEXT: u32 = 8192;
 /// The most tokens llama.cpp decodes per call (the benchmark's pp512 batch).
 const BATCH: u32 = 512;
-/// Prompt tokens are decoded in chunks aligned to multiples of this many positions, and the
-/// cache is reused in whole chunks (see the module docs). Larger chunks prefill a little faster
-/// but re-read more of the conversation each turn.
-pub const CACHE_CHUNK: usize = 64;
+/// Prompt tokens are decoded in groups that end at multiples of this many positions (and after
+/// each end-of-turn token), and the cache is reused in whole groups (see the module docs).
+/// Larger chunks prefill a little faster but re-read more of an edited or regenerated turn.
+pub const CACHE_CHUNK: usize = 256;
 
 /// Where a reply is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,9 +69,13 @@ pub struct Session<'m> {
     batch: LlamaBatch<'static>,
     /// The tokens at positions `0..cached.len()` of sequence 0 in the KV cache.
     cached: Vec<LlamaToken>,
-    /// How many leading cached tokens were decoded in whole aligned chunks (reusable); always a
-    /// multiple of [`CACHE_CHUNK`].
+    /// How many leading cached tokens were decoded in whole groups (reusable); always a group
+    /// boundary (see [`Session::last_boundary`]).
     settled: usize,
+    /// What the last reply ended with but did not decode, which the next prompt will hold right
+    /// after its text: the end-of-turn token it stopped at, or its last token and the model's
+    /// end-of-turn token when it was cut short. [`Session::settle`] decodes them.
+    pending: Vec<LlamaToken>,
     threads: u32,
 }
 
@@ -115,6 +122,7 @@ impl<'m> Session<'m> {
             batch: LlamaBatch::new(n_batch as usize, 1),
             cached: Vec::new(),
             settled: 0,
+            pending: Vec::new(),
             threads: threads as u32,
         })
     }
@@ -171,6 +179,7 @@ impl<'m> Session<'m> {
             )));
         }
 
+        self.pending.clear();
         let reused = self.reuse_cached_prefix(&prompt);
         let prefill_started = Instant::now();
         let mut state = ReplyState::Prefill;
@@ -178,7 +187,7 @@ impl<'m> Session<'m> {
             state = ReplyState::Done(StopReason::Cancelled);
         }
         let prefill_secs = prefill_started.elapsed().as_secs_f64();
-        self.settled = whole_chunks(self.cached.len());
+        self.settled = self.last_boundary(&self.cached, self.cached.len());
 
         let vocab = self.model.model.vocab();
         let mut sampler = sampling.sampler(self.model.model.n_vocab());
@@ -199,6 +208,7 @@ impl<'m> Session<'m> {
             let token = sampler.sample(&self.context, self.batch.n_tokens() - 1);
             first_token_at.get_or_insert_with(Instant::now);
             if vocab.is_eog(token) {
+                self.pending = vec![token];
                 state = ReplyState::Done(StopReason::EndOfTurn);
                 break;
             }
@@ -208,6 +218,8 @@ impl<'m> Session<'m> {
                 on_event(ReplyEvent::Text(piece));
             }
             if sampling.max_tokens.is_some_and(|max| generated >= max) {
+                let end_of_turn = vocab.eot();
+                self.pending = if vocab.is_eog(end_of_turn) { vec![token, end_of_turn] } else { vec![token] };
                 state = ReplyState::Done(StopReason::MaxTokens);
             } else if self.cached.len() >= n_ctx as usize {
                 state = ReplyState::Done(StopReason::ContextFull);
@@ -280,14 +292,30 @@ impl<'m> Session<'m> {
         tokens
     }
 
-    /// Keeps the longest settled prefix of `prompt` already in the KV cache, in whole chunks,
+    /// Keeps the longest settled prefix of `prompt` already in the KV cache, in whole groups,
     /// and returns its length. At least one prompt token is always left to decode, since
     /// sampling needs fresh logits.
     fn reuse_cached_prefix(&mut self, prompt: &[LlamaToken]) -> usize {
         let common = self.cached[..self.settled].iter().zip(prompt).take_while(|(a, b)| a == b).count();
-        let keep = whole_chunks(common.min(prompt.len() - 1));
+        let keep = self.last_boundary(prompt, common.min(prompt.len() - 1));
         self.truncate_cache(keep);
         self.cached.len()
+    }
+
+    /// The last group boundary of `tokens` at or before `upto`: the later of the last multiple
+    /// of [`CACHE_CHUNK`] and the position right after the last end-of-turn token.
+    fn last_boundary(&self, tokens: &[LlamaToken], upto: usize) -> usize {
+        let chunk = upto - upto % CACHE_CHUNK;
+        let vocab = self.model.model.vocab();
+        tokens[chunk..upto].iter().rposition(|&token| vocab.is_eog(token)).map_or(chunk, |i| chunk + i + 1)
+    }
+
+    /// How many of `tokens`, decoded from `position` on, form the group that starts there.
+    fn group_len(&self, position: usize, tokens: &[LlamaToken]) -> usize {
+        let to_chunk_end = CACHE_CHUNK - position % CACHE_CHUNK;
+        let vocab = self.model.model.vocab();
+        let to_turn_end = tokens.iter().position(|&token| vocab.is_eog(token)).map_or(usize::MAX, |i| i + 1);
+        to_chunk_end.min(to_turn_end).min(tokens.len())
     }
 
     /// Drops cached tokens from position `keep` on (everything, if llama.cpp cannot).
@@ -303,20 +331,25 @@ impl<'m> Session<'m> {
         self.settled = self.settled.min(self.cached.len());
     }
 
-    /// Re-decodes the tokens generated since the last prompt in aligned chunks, so that the next
-    /// turn reuses them exactly as a rebuild from the stored conversation would compute them.
+    /// Re-decodes the tokens generated since the last prompt in whole groups, with what the reply
+    /// ended with after them, so that the next turn reuses them exactly as a rebuild from the
+    /// stored conversation would compute them.
     pub fn settle(&mut self) -> Result<(), EngineError> {
-        if whole_chunks(self.cached.len()) == self.settled {
-            return Ok(()); // nothing new fills a whole chunk
-        }
         let start = self.settled;
-        let tail = self.cached[start..].to_vec();
+        let mut tokens = self.cached.clone();
+        let pending = std::mem::take(&mut self.pending);
+        if tokens.len() + pending.len() <= self.context.n_ctx() as usize {
+            tokens.extend(pending);
+        }
+        if self.last_boundary(&tokens, tokens.len()) == start {
+            return Ok(()); // nothing new completes a group
+        }
         self.truncate_cache(start);
         if self.cached.len() != start {
             return Ok(()); // the cache was dropped whole: the next prompt is decoded from scratch
         }
-        self.decode_chunks(&tail, &|| false)?;
-        self.settled = whole_chunks(self.cached.len());
+        self.decode_chunks(&tokens[start..], &|| false)?;
+        self.settled = self.last_boundary(&self.cached, self.cached.len());
         Ok(())
     }
 
@@ -324,16 +357,15 @@ impl<'m> Session<'m> {
         self.context.clear_kv_cache();
         self.cached.clear();
         self.settled = 0;
+        self.pending.clear();
     }
 
-    /// Decodes `tokens` after the cached ones in chunks that end at multiples of [`CACHE_CHUNK`],
-    /// asking for logits of the last token only. Returns true when `cancelled` stopped it
-    /// between two chunks.
+    /// Decodes `tokens` after the cached ones one group at a time, asking for logits of the last
+    /// token only. Returns true when `cancelled` stopped it between two groups.
     fn decode_chunks(&mut self, tokens: &[LlamaToken], cancelled: &dyn Fn() -> bool) -> Result<bool, EngineError> {
         let mut rest = tokens;
         while !rest.is_empty() {
-            let position = self.cached.len();
-            let (chunk, after) = rest.split_at((CACHE_CHUNK - position % CACHE_CHUNK).min(rest.len()));
+            let (chunk, after) = rest.split_at(self.group_len(self.cached.len(), rest));
             self.decode_batch(chunk, after.is_empty())?;
             rest = after;
             if !rest.is_empty() && cancelled() {
@@ -422,11 +454,6 @@ impl Iterator for BenchTokens {
         self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         Some(LlamaToken(((self.state >> 33) % u64::from(self.n_vocab)) as i32))
     }
-}
-
-/// The largest multiple of [`CACHE_CHUNK`] not above `tokens`.
-fn whole_chunks(tokens: usize) -> usize {
-    tokens - tokens % CACHE_CHUNK
 }
 
 fn rate(tokens: usize, secs: f64) -> f64 {

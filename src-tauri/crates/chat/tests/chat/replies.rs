@@ -49,7 +49,7 @@ async fn a_reply_streams_and_is_stored_with_its_figures() {
 async fn the_second_turn_reuses_the_cache_and_sees_the_first() {
     let fixture = Fixture::loaded().await;
     let conversation = fixture.conversation(None).await;
-    // Longer than one 64-token cache chunk: only whole chunks are reused.
+    // Longer than a cache chunk, and the first turn, its reply and its end of turn are reused whole.
     let question = "Here is a list of colours: red, orange, yellow, green, blue, indigo, violet, crimson, \
                     scarlet, amber, gold, olive, teal, cyan, navy, purple, magenta, pink, brown, grey. \
                     Which of them is the warmest, and why?";

@@ -10,6 +10,7 @@ use gemma_desk_engine::{
 };
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate};
+use llama_cpp_2::token::LlamaToken;
 
 use crate::test_model;
 
@@ -44,7 +45,22 @@ fn reply(session: &mut Session<'_>, messages: &[ChatMessage], sampling: &Samplin
     (text, figures)
 }
 
-/// A system prompt of a bit more than two cache chunks.
+/// The conversation's prompt as the engine tokenizes it.
+fn prompt_tokens(session: &Session<'_>, model: &LoadedModel, messages: &[ChatMessage]) -> Vec<LlamaToken> {
+    let text = session.render(messages, &RenderOptions::default()).unwrap();
+    model.llama().vocab().tokenize(text.as_bytes(), false, true)
+}
+
+/// How many of `tokens[..upto]` form whole groups, as the session's docs define them: up to the
+/// later of the last multiple of `CACHE_CHUNK` and the position after the last end-of-turn token.
+fn whole_groups(model: &LoadedModel, tokens: &[LlamaToken], upto: usize) -> u32 {
+    let vocab = model.llama().vocab();
+    let chunk = upto - upto % CACHE_CHUNK;
+    let turn = tokens[..upto].iter().rposition(|&token| vocab.is_eog(token)).map_or(0, |i| i + 1);
+    chunk.max(turn) as u32
+}
+
+/// A system prompt of a bit more than two 64-token chunks.
 const SYSTEM: &str = "You are a helpful assistant running on the user's own computer. Answer clearly and \
     briefly, in the language of the question. When you are not sure, say so, and suggest how the user could \
     check. Use lists for steps and code blocks for code. Be kind, be precise, and never invent references, \
@@ -57,12 +73,12 @@ fn conversation() -> Vec<ChatMessage> {
 
 /// Replies of a five-turn conversation from one session that keeps its cache (settling each
 /// reply, as the worker does, or not), and from fresh sessions that rebuild it every turn; with
-/// the cached session's figures.
-fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Vec<ReplyFigures>) {
+/// the cached session's figures, and how many tokens of each turn's prompt form whole groups.
+fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Vec<ReplyFigures>, Vec<u32>) {
     let (model, options) = load(2048);
     let mut warm = Session::new(backend(), &model, &options).unwrap();
     let mut messages = vec![ChatMessage::system(SYSTEM)];
-    let (mut warm_replies, mut cold_replies, mut warm_figures) = (vec![], vec![], vec![]);
+    let (mut warm_replies, mut cold_replies, mut warm_figures, mut grouped) = (vec![], vec![], vec![], vec![]);
     let questions = [
         "Write a short poem about the sea.",
         "Now one about mountains.",
@@ -72,6 +88,8 @@ fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Ve
     ];
     for (turn, question) in questions.into_iter().enumerate() {
         messages.push(ChatMessage::user(question));
+        let prompt = prompt_tokens(&warm, &model, &messages);
+        grouped.push(whole_groups(&model, &prompt, prompt.len()));
         let sampling = greedy(12 + 7 * turn as u32);
         let (warm_reply, figures) = reply(&mut warm, &messages, &sampling);
         if settle {
@@ -85,12 +103,12 @@ fn replies_with_and_without_cache(settle: bool) -> (Vec<String>, Vec<String>, Ve
         cold_replies.push(cold_reply);
         messages.push(ChatMessage::assistant(warm_reply));
     }
-    (warm_replies, cold_replies, warm_figures)
+    (warm_replies, cold_replies, warm_figures, grouped)
 }
 
 #[test]
 fn greedy_replies_are_identical_whether_the_cache_was_reused_or_rebuilt() {
-    let (warm, cold, figures) = replies_with_and_without_cache(true);
+    let (warm, cold, figures, _) = replies_with_and_without_cache(true);
     let reused: Vec<u32> = figures.iter().map(|f| f.reused_tokens).collect();
     assert!(reused[1..].iter().all(|&n| n > 0), "every later turn reuses the cache: {reused:?}");
     assert!(warm.iter().all(|reply| !reply.is_empty()));
@@ -99,16 +117,16 @@ fn greedy_replies_are_identical_whether_the_cache_was_reused_or_rebuilt() {
 
 #[test]
 fn replies_are_identical_too_when_the_previous_reply_was_not_settled() {
-    let (warm, cold, figures) = replies_with_and_without_cache(false);
+    let (warm, cold, figures, grouped) = replies_with_and_without_cache(false);
     // Unsettled, the reply's tokens were decoded one by one and are not reused; the previous
-    // prompt was decoded in aligned chunks, and its whole chunks are.
+    // prompt was decoded in groups (ending after each end-of-turn token), and its whole groups are.
     for turn in 1..figures.len() {
         let previous_prompt = figures[turn - 1].prompt_tokens;
-        let whole_chunks = previous_prompt / CACHE_CHUNK as u32 * CACHE_CHUNK as u32;
-        assert!(whole_chunks > 0, "the system prompt alone fills whole chunks");
+        assert!(grouped[turn - 1] + 8 > previous_prompt, "a prompt's groups end just before its generation prompt");
         assert_eq!(
-            figures[turn].reused_tokens, whole_chunks,
-            "turn {turn} reuses the previous prompt's whole chunks ({previous_prompt} tokens), or the identity \
+            figures[turn].reused_tokens,
+            grouped[turn - 1],
+            "turn {turn} reuses the previous prompt's whole groups ({previous_prompt} tokens), or the identity \
              below proves nothing"
         );
     }
@@ -159,9 +177,11 @@ fn greedy_replies_are_deterministic() {
     let (a, _) = reply(&mut session, &conversation(), &greedy(16));
     let (b, figures) = reply(&mut session, &conversation(), &greedy(16));
     assert_eq!(a, b);
-    let whole_chunks = (figures.prompt_tokens - 1) / CACHE_CHUNK as u32 * CACHE_CHUNK as u32;
-    assert!(whole_chunks > 0);
-    assert_eq!(figures.reused_tokens, whole_chunks, "an identical prompt is reused in whole chunks");
+    // Regenerating: everything up to the question's end-of-turn token is reused.
+    let prompt = prompt_tokens(&session, &model, &conversation());
+    let reusable = whole_groups(&model, &prompt, prompt.len() - 1);
+    assert!(reusable + 8 > figures.prompt_tokens, "{reusable} of {}", figures.prompt_tokens);
+    assert_eq!(figures.reused_tokens, reusable, "an identical prompt is reused in whole groups");
 }
 
 #[test]
@@ -175,18 +195,16 @@ fn a_second_turn_decodes_only_the_new_tokens() {
     messages.push(ChatMessage::user("Thanks!"));
     let (_, second) = reply(&mut session, &messages, &greedy(8));
 
-    // The cache holds the first prompt and the reply (all but its last token), reused in whole chunks.
-    let first_turn = first_figures.prompt_tokens + first_figures.generated_tokens - 1;
-    let chunk = CACHE_CHUNK as u32;
+    // Settled, the cache holds the first prompt, the reply and the end-of-turn token after it, which
+    // ends a group: all of it is reused.
+    let first_turn = first_figures.prompt_tokens + first_figures.generated_tokens + 1;
     assert_eq!(
-        second.reused_tokens,
-        first_turn / chunk * chunk,
-        "turn two must reuse the first prompt and reply in whole chunks (first turn {first_turn} tokens)",
+        second.reused_tokens, first_turn,
+        "turn two must reuse the first prompt, the reply and its end of turn ({first_turn} tokens)",
     );
+    // Only the new part: `\n<start_of_turn>user\nThanks!<end_of_turn>\n<start_of_turn>model\n`.
     let decoded = second.prompt_tokens - second.reused_tokens;
-    // The new part (`<end_of_turn>\n<start_of_turn>user\nThanks!<end_of_turn>\n<start_of_turn>model\n`)
-    // and the rest of the last, partial chunk: far less than the whole prompt.
-    assert!(decoded < chunk + 14, "only the new tokens may be decoded, {decoded} of {} were", second.prompt_tokens);
+    assert!(decoded < 14, "only the new tokens may be decoded, {decoded} of {} were", second.prompt_tokens);
 }
 
 #[test]
