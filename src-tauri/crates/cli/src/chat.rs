@@ -71,14 +71,21 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     };
     let model = choice.name();
     let resumed = match args.continue_id {
-        Some(id) => Some(resume(&runtime, &store, id, args.system.clone(), &model)?),
+        Some(id) => Some(resume(&runtime, &store, id)?),
         None => None,
     };
     let chat = Chat::new(store, worker_command()?);
     let info = runtime.block_on(chat.load_model(&choice, args.model.tuning()))?;
-    // A new conversation only once the model has loaded: a bad model file leaves none behind.
+    // Nothing is written until the model has loaded: a bad model file leaves no new conversation
+    // and no changed system prompt behind.
     let (conversation, settings) = match resumed {
-        Some(resumed) => resumed,
+        Some((id, mut settings)) => {
+            if args.system.is_some() {
+                settings.system_prompt = args.system.clone();
+                runtime.block_on(chat.store().update_settings(id, Some(&model), &settings, now()))?;
+            }
+            (id, settings)
+        }
         None => {
             let settings =
                 ConversationSettings { system_prompt: args.system.clone(), sampling: serde_json::to_value(&sampling)? };
@@ -157,23 +164,12 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
 }
 
 /// A stored conversation, resumed on its current branch; `system` replaces its system prompt.
-fn resume(
-    runtime: &Runtime,
-    store: &Store,
-    id: ConversationId,
-    system: Option<String>,
-    model: &str,
-) -> anyhow::Result<(ConversationId, ConversationSettings)> {
+fn resume(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Result<(ConversationId, ConversationSettings)> {
     let conversation = runtime.block_on(store.conversation(id))?;
     if conversation.deleted_at.is_some() {
         bail!("conversation {id} is deleted; restore it before continuing it");
     }
-    let mut settings = conversation.settings;
-    if system.is_some() {
-        settings.system_prompt = system;
-        runtime.block_on(store.update_settings(id, Some(model), &settings, now()))?;
-    }
-    Ok((id, settings))
+    Ok((id, conversation.settings))
 }
 
 impl Session {

@@ -32,24 +32,18 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// Checks the files before any process starts, so that a bad path is one clear line.
     pub fn load_options(&self) -> anyhow::Result<LoadOptions> {
-        let choice = self.choice()?;
-        let tuning = self.tuning();
-        Ok(LoadOptions {
-            model: choice.model,
-            mmproj: choice.mmproj,
-            ctx: tuning.context_size,
-            threads: tuning.threads,
-            gpu_layers: tuning.gpu_layers,
-        })
-    }
-
-    /// The model and projector, their headers checked.
-    pub fn choice(&self) -> anyhow::Result<ModelChoice> {
         inspect(&self.model)?;
         if let Some(mmproj) = &self.mmproj {
             inspect(mmproj)?;
         }
-        Ok(ModelChoice { model: self.model.clone(), mmproj: self.mmproj.clone() })
+        let tuning = self.tuning();
+        Ok(LoadOptions {
+            model: self.model.clone(),
+            mmproj: self.mmproj.clone(),
+            ctx: tuning.context_size,
+            threads: tuning.threads,
+            gpu_layers: tuning.gpu_layers,
+        })
     }
 
     /// The model and projector as given; [`gemma_desk_chat::Chat::load_model`] checks them.

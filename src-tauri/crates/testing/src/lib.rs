@@ -19,7 +19,7 @@ pub fn test_model() -> PathBuf {
 /// `audio-gemma4ua`), from `GEMMA_DESK_TEST_PROJECTORS` or the cache where `scripts/test` puts them.
 pub fn test_projector(name: &str) -> PathBuf {
     let path = fixtures().join(format!("{name}.mmproj.gguf"));
-    assert!(path.exists(), "{} is missing: run tests/fixtures/make_projectors.py (or scripts/test)", path.display());
+    assert!(path.exists(), "{} is missing: run `scripts/python tests/fixtures/make_projectors.py DIR` (or scripts/test)", path.display());
     path
 }
 

@@ -129,9 +129,15 @@ async fn a_message_sent_while_the_model_loads_waits_for_it() {
     let chat = fixture.chat.clone();
     let choice = ModelChoice { model: test_model(), mmproj: None };
     let loading = tokio::spawn(async move { chat.load_model(&choice, EngineTuning::default()).await });
-    while fixture.chat.engine_status().state != EngineState::Loading {
+    // Bounded, and stopping at any state the load reaches: a load that fails or finishes before
+    // this looks must fail the test, not hang it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut state = fixture.chat.engine_status().state;
+    while state == EngineState::None && std::time::Instant::now() < deadline {
         tokio::task::yield_now().await;
+        state = fixture.chat.engine_status().state;
     }
+    assert_eq!(state, EngineState::Loading, "the message must be sent while the model loads");
     let reply = fixture.chat.send(conversation.id, "Hello", &greedy(4), |_| {}).await.unwrap();
     assert_eq!(reply.status, MessageStatus::Done);
     loading.await.unwrap().unwrap();
