@@ -53,13 +53,23 @@ pub struct BenchArgs {
     /// with prompt caching as a same-run reference (scripts/build-llama-reference builds one).
     #[arg(long, value_name = "PATH")]
     llama_server: Option<PathBuf>,
+    /// Threads that spin for the whole run, a competing load such as the window painting a reply
+    /// (decoding must not slow far more than its share of the CPU).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    busy_threads: u32,
     /// Print JSON (the only format so far; accepted for scripts).
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let _load = BusyLoad::start(args.busy_threads);
     let (mut engine, info) = args.model.start_engine()?;
+    // Started first, so that a server that cannot start fails the run at once.
+    let server = match &args.llama_server {
+        Some(program) => Some(llama_server::LlamaServer::start(program, &info)?),
+        None => None,
+    };
     let mut backend = gemma_desk_engine::init_backend()?;
     backend.void_logs();
     let model = LlamaModel::load_from_file(
@@ -79,10 +89,6 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         bare_tg.push(bare.decode(args.gen_tokens as usize)?);
     }
     let pause = Duration::from_millis(args.pause_ms);
-    let server = match &args.llama_server {
-        Some(program) => Some(llama_server::LlamaServer::start(program, &info)?),
-        None => None,
-    };
     let conversation = scripted_conversation(&mut engine, &mut bare, server.as_ref(), args.turns, pause)?;
 
     let (prefill, decode) = (median(&worker_pp), median(&worker_tg));
@@ -94,6 +100,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         "architecture": info.architecture,
         "devices": info.devices,
         "threads": info.threads,
+        "busy_threads": args.busy_threads,
         "n_ctx": info.n_ctx,
         "repetitions": args.repetitions,
         "prompt_tokens": args.prompt_tokens,
@@ -304,6 +311,38 @@ impl<'m> BareLoop<'m> {
         let mut sampler = LlamaSampler::greedy();
         let _first = sampler.sample(&self.context, self.batch.n_tokens() - 1);
         Ok(started.elapsed().as_secs_f64() * 1000.0)
+    }
+}
+
+/// Threads spinning until dropped.
+struct BusyLoad {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl BusyLoad {
+    fn start(threads: u32) -> Self {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let threads = (0..threads)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        std::hint::spin_loop();
+                    }
+                })
+            })
+            .collect();
+        BusyLoad { stop, threads }
+    }
+}
+
+impl Drop for BusyLoad {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
     }
 }
 

@@ -20,6 +20,10 @@ fn the_benchmark_reports_worker_and_reference_figures_with_ratios() {
         "8",
         "--ctx",
         "2048",
+        "--pause-ms",
+        "0",
+        "--busy-threads",
+        "1",
     ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
@@ -33,4 +37,35 @@ fn the_benchmark_reports_worker_and_reference_figures_with_ratios() {
     assert_eq!(ttft.len(), 3);
     let reused = report["reused_tokens_by_turn"].as_array().unwrap();
     assert!(reused[2].as_u64().unwrap() > reused[1].as_u64().unwrap(), "later turns reuse more: {reused:?}");
+    assert_eq!(report["busy_threads"], 1);
+    assert!(report["llama_server"].is_null(), "no reference server was asked for");
+}
+
+#[test]
+#[cfg(unix)]
+fn a_llama_server_that_does_not_start_is_a_clear_error() {
+    let model = model_arg();
+    let dir = tempfile::tempdir().unwrap();
+    let server = dir.path().join("llama-server");
+    std::fs::write(&server, "#!/bin/sh\necho 'error: unknown argument: --swa-full' >&2\nexit 1\n").unwrap();
+    let mut permissions = std::fs::metadata(&server).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(&server, permissions).unwrap();
+    let output = run(&[
+        "bench",
+        "--model",
+        &model,
+        "--repetitions",
+        "1",
+        "--turns",
+        "2",
+        "--ctx",
+        "512",
+        "--llama-server",
+        server.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("llama-server exited"), "{stderr}");
+    assert!(stderr.contains("unknown argument: --swa-full"), "its own words are shown: {stderr}");
 }
