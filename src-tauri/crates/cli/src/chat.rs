@@ -163,7 +163,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A stored conversation, resumed on its current branch; `system` replaces its system prompt.
+/// A stored conversation to resume on its current branch, and its settings; a deleted one is refused.
 fn resume(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Result<(ConversationId, ConversationSettings)> {
     let conversation = runtime.block_on(store.conversation(id))?;
     if conversation.deleted_at.is_some() {

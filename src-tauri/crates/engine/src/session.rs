@@ -39,7 +39,8 @@ pub const DEFAULT_CONTEXT: u32 = 8192;
 const BATCH: u32 = 512;
 /// Prompt tokens are decoded in groups that end at multiples of this many positions (and after
 /// each end-of-turn token), and the cache is reused in whole groups (see the module docs).
-/// Larger chunks prefill a little faster but re-read more of an edited or regenerated turn.
+/// Larger chunks prefill faster, but re-read more of an edited message and let Stop wait longer
+/// during a long prompt (it is checked between groups).
 pub const CACHE_CHUNK: usize = 256;
 
 /// Where a reply is.
@@ -312,10 +313,9 @@ impl<'m> Session<'m> {
 
     /// How many of `tokens`, decoded from `position` on, form the group that starts there.
     fn group_len(&self, position: usize, tokens: &[LlamaToken]) -> usize {
-        let to_chunk_end = CACHE_CHUNK - position % CACHE_CHUNK;
+        let chunk_end = (CACHE_CHUNK - position % CACHE_CHUNK).min(tokens.len());
         let vocab = self.model.model.vocab();
-        let to_turn_end = tokens.iter().position(|&token| vocab.is_eog(token)).map_or(usize::MAX, |i| i + 1);
-        to_chunk_end.min(to_turn_end).min(tokens.len())
+        tokens[..chunk_end].iter().position(|&token| vocab.is_eog(token)).map_or(chunk_end, |i| i + 1)
     }
 
     /// Drops cached tokens from position `keep` on (everything, if llama.cpp cannot).
