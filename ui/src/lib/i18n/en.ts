@@ -222,6 +222,7 @@ export const en = {
   'settings.notNumber': '{field} must be a number.',
 
   'toast.dismiss': 'Dismiss',
+  'toast.times': 'shown {count} times',
 
   'size.B': '{value} B',
   'size.KB': '{value} KB',

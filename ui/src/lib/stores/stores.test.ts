@@ -1,9 +1,10 @@
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, type Ipc } from '../ipc';
 import { conversation, entry, message } from '../testing';
 import type { ChatEvent, Message } from '../types';
 import { ChatStore, type FrameScheduler } from './chat.svelte';
 import { ConversationsStore, sortConversations } from './conversations.svelte';
+import { ToastStore } from './toasts.svelte';
 
 describe('conversation list ordering', () => {
   it('puts pinned conversations first, then the most recently updated', () => {
@@ -215,5 +216,59 @@ describe('the streaming reply', () => {
     expect(ipc.switchBranch).toHaveBeenCalledWith(1, 14);
     await chat.switchSibling(5, -1);
     expect(ipc.switchBranch, 'no sibling before the first').toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('toasts (issue 10: the same notice is not stacked)', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('counts a notice shown again instead of stacking it', () => {
+    const toasts = new ToastStore();
+    const first = toasts.show('Settings saved.');
+    expect(toasts.show('Settings saved.'), 'the same toast').toBe(first);
+    toasts.show('Settings saved.');
+    expect(toasts.items).toHaveLength(1);
+    expect(toasts.items[0].count, 'shown as ×3').toBe(3);
+  });
+
+  it('keeps notices of another kind, title or text apart', () => {
+    const toasts = new ToastStore();
+    toasts.show('Disk full.');
+    toasts.show('Disk full.', { kind: 'error' });
+    toasts.show('Disk full.', { kind: 'error', title: 'Download failed' });
+    toasts.show('Disk nearly full.');
+    expect(toasts.items.map((toast) => toast.count)).toEqual([1, 1, 1, 1]);
+  });
+
+  it('starts the time of a merged notice again', () => {
+    const toasts = new ToastStore();
+    toasts.show('Settings saved.');
+    vi.advanceTimersByTime(4000);
+    toasts.show('Settings saved.');
+    vi.advanceTimersByTime(4000);
+    expect(toasts.items, 'still there 4 s after it was shown again').toHaveLength(1);
+    vi.advanceTimersByTime(1000);
+    expect(toasts.items, 'gone 5 s after the last time').toHaveLength(0);
+  });
+
+  it('runs the undo of every merged notice', () => {
+    const toasts = new ToastStore();
+    const undos = [vi.fn(), vi.fn(), vi.fn()];
+    for (const run of undos) toasts.show('Deleted “Untitled”.', { action: { label: 'Undo', run } });
+    expect(toasts.items).toHaveLength(1);
+    toasts.items[0].action?.run();
+    for (const undo of undos) expect(undo, 'each deleted conversation comes back').toHaveBeenCalledTimes(1);
+  });
+
+  it('shows a notice anew once the earlier one has gone', () => {
+    const toasts = new ToastStore();
+    const first = toasts.show('Settings saved.');
+    toasts.dismiss(first);
+    const second = toasts.show('Settings saved.');
+    expect(second).not.toBe(first);
+    expect(toasts.items.map((toast) => toast.count)).toEqual([1]);
+    vi.advanceTimersByTime(4999);
+    expect(toasts.items, "the first one's timer does not take the new one away").toHaveLength(1);
   });
 });

@@ -11,20 +11,38 @@ export interface Toast {
   title?: string;
   text: string;
   action?: ToastAction;
+  /** How many times this notice was shown while it was on screen ("×3" from 2 on). */
+  count: number;
 }
 
-/** Short notices at the bottom of the window; each goes away by itself after a while. */
+export interface ToastOptions {
+  kind?: Toast['kind'];
+  title?: string;
+  action?: ToastAction;
+  ms?: number;
+}
+
+/**
+ * Short notices at the bottom of the window; each goes away by itself after a while. A notice
+ * shown again while it is still there (same kind, title and text) is not stacked: the one on
+ * screen counts it and starts its time again, and its button does what each of them offered (an
+ * undo of three deletions undoes all three).
+ */
 export class ToastStore {
   items = $state<Toast[]>([]);
   private nextId = 1;
   private handlers: Partial<Record<ErrorAction, () => void>> = {};
+  private readonly timers = new Map<number, ReturnType<typeof setTimeout>>();
 
-  show(text: string, options: { kind?: Toast['kind']; title?: string; action?: ToastAction; ms?: number } = {}): number {
-    const id = this.nextId++;
-    this.items.push({ id, kind: options.kind ?? 'info', title: options.title, text, action: options.action });
-    const ms = options.ms ?? (options.action ? 8000 : 5000);
-    setTimeout(() => this.dismiss(id), ms);
-    return id;
+  show(text: string, options: ToastOptions = {}): number {
+    const kind = options.kind ?? 'info';
+    const same = this.items.find((toast) => toast.kind === kind && toast.title === options.title && toast.text === text);
+    const toast = same ?? { id: this.nextId++, kind, title: options.title, text, count: 0 };
+    toast.count++;
+    toast.action = merged(toast.action, options.action);
+    if (!same) this.items.push(toast);
+    this.expire(toast.id, options.ms ?? (toast.action ? 8000 : 5000));
+    return toast.id;
   }
 
   /** What the app does for each action of the error table; failures offer those it has. */
@@ -46,6 +64,28 @@ export class ToastStore {
   }
 
   dismiss(id: number): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
     this.items = this.items.filter((toast) => toast.id !== id);
   }
+
+  private expire(id: number, ms: number): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.set(id, setTimeout(() => this.dismiss(id), ms));
+  }
+}
+
+/** One button for a notice shown again: the first label, and every action run in turn. */
+function merged(shown: ToastAction | undefined, added: ToastAction | undefined): ToastAction | undefined {
+  if (!shown || !added) return shown ?? added;
+  return {
+    label: shown.label,
+    run: () => {
+      try {
+        shown.run();
+      } finally {
+        added.run();
+      }
+    },
+  };
 }
