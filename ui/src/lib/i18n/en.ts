@@ -221,6 +221,9 @@ export const en = {
   'settings.openLog': 'Open the log',
   'settings.notNumber': '{field} must be a number.',
 
+  'link.copied': 'No browser could be opened for {url}; the address was copied.',
+  'link.notCopied': 'No browser could be opened for {url}, and the address could not be copied either; select it here to copy it.',
+
   'toast.dismiss': 'Dismiss',
   'toast.times': 'shown {count} times',
 
