@@ -4,13 +4,12 @@ import { followLink, type LinkOpener } from './links';
 
 const URL = 'https://example.com/';
 
-function opener(fields: Partial<LinkOpener> = {}) {
+function opener(fields: Pick<Partial<LinkOpener>, 'open' | 'copy'> = {}) {
   return {
-    open: vi.fn(async () => null),
-    copy: vi.fn(async () => {}),
-    warn: vi.fn(),
-    refused: vi.fn(),
-    ...fields,
+    open: fields.open ?? vi.fn(async () => null),
+    copy: fields.copy ?? vi.fn(async () => {}),
+    warn: vi.fn<LinkOpener['warn']>(),
+    refused: vi.fn<LinkOpener['refused']>(),
   };
 }
 

@@ -238,7 +238,8 @@ describe('toasts (issue 10: the same notice is not stacked)', () => {
     toasts.show('Disk full.', { kind: 'error' });
     toasts.show('Disk full.', { kind: 'error', title: 'Download failed' });
     toasts.show('Disk nearly full.');
-    expect(toasts.items.map((toast) => toast.count)).toEqual([1, 1, 1, 1]);
+    toasts.show('Disk full.', { kind: 'error', action: { label: 'Retry', run: () => {} } });
+    expect(toasts.items.map((toast) => toast.count), 'a button makes another notice').toEqual([1, 1, 1, 1, 1]);
   });
 
   it('starts the time of a merged notice again', () => {

@@ -24,9 +24,10 @@ export interface ToastOptions {
 
 /**
  * Short notices at the bottom of the window; each goes away by itself after a while. A notice
- * shown again while it is still there (same kind, title and text) is not stacked: the one on
- * screen counts it and starts its time again, and its button does what each of them offered (an
- * undo of three deletions undoes all three).
+ * shown again while it is still there (same kind, title, text and button) is not stacked: the
+ * one on screen counts it and starts its time again, and its button does what each of them
+ * offered (an undo of three deletions undoes all three). A failure offered with a retry stays
+ * apart from the same failure without one.
  */
 export class ToastStore {
   items = $state<Toast[]>([]);
@@ -36,7 +37,13 @@ export class ToastStore {
 
   show(text: string, options: ToastOptions = {}): number {
     const kind = options.kind ?? 'info';
-    const same = this.items.find((toast) => toast.kind === kind && toast.title === options.title && toast.text === text);
+    const same = this.items.find(
+      (toast) =>
+        toast.kind === kind &&
+        toast.title === options.title &&
+        toast.text === text &&
+        toast.action?.label === options.action?.label,
+    );
     const toast = same ?? { id: this.nextId++, kind, title: options.title, text, count: 0 };
     toast.count++;
     toast.action = merged(toast.action, options.action);
