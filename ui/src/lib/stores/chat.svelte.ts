@@ -39,6 +39,12 @@ export interface FrameScheduler {
 /** How often at most the streamed text reaches the view (10 updates a second). */
 export const STREAM_INTERVAL_MS = 100;
 
+/**
+ * How long after a reply starts a pointer click on Stop is taken for the second click of a
+ * double-click on Send (Stop takes Send's place) and ignored (issue 10). Keys always stop.
+ */
+export const STOP_CLICK_GUARD_MS = 500;
+
 export interface Clock {
   now: () => number;
   timeout: (run: () => void, ms: number) => number;
@@ -122,14 +128,23 @@ export class ChatStore {
 
   private pending = '';
   private frame: number | null = null;
+  /** When the running request was made (the moment Stop replaced Send). */
+  private busySince = -Infinity;
   private readonly ipc: ChatIpc;
   private readonly hooks: ChatHooks;
   private readonly frames: FrameScheduler;
+  private readonly now: () => number;
 
-  constructor(ipc: ChatIpc, hooks: ChatHooks = {}, frames: FrameScheduler = streamFrames) {
+  constructor(
+    ipc: ChatIpc,
+    hooks: ChatHooks = {},
+    frames: FrameScheduler = streamFrames,
+    now: () => number = () => performance.now(),
+  ) {
     this.ipc = ipc;
     this.hooks = hooks;
     this.frames = frames;
+    this.now = now;
   }
 
   get busy(): boolean {
@@ -181,8 +196,19 @@ export class ChatStore {
     );
   }
 
+  /**
+   * Stops the running reply. Busy from the moment the request is made, so a stop right after
+   * Enter goes to the shell at once, before the engine has said `started`: the shell stops the
+   * turn in progress whenever the stop arrives, so it is sent once and never again on later events.
+   */
   async stop(): Promise<void> {
     if (this.busy) await this.ipc.stopReply();
+  }
+
+  /** Stop clicked with a pointer: ignored in the first STOP_CLICK_GUARD_MS of the reply. */
+  stopFromPointer(): Promise<void> {
+    if (this.now() - this.busySince < STOP_CLICK_GUARD_MS) return Promise.resolve();
+    return this.stop();
   }
 
   /** Shows the previous (-1) or next (+1) sibling of a message of the branch. */
@@ -206,6 +232,7 @@ export class ChatStore {
       return null;
     }
     this.phase = 'waiting';
+    this.busySince = this.now();
     this.streamConversationId = conversationId;
     this.streamReplyId = null;
     this.streamText = '';

@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, type Ipc } from '../ipc';
 import { conversation, entry, message } from '../testing';
 import type { ChatEvent, Message } from '../types';
-import { ChatStore, type FrameScheduler } from './chat.svelte';
+import { ChatStore, STOP_CLICK_GUARD_MS, type FrameScheduler } from './chat.svelte';
 import { ConversationsStore, sortConversations } from './conversations.svelte';
 import { ToastStore } from './toasts.svelte';
 
@@ -184,6 +184,40 @@ describe('the streaming reply', () => {
     expect(onError.mock.calls[0][0].code).toBe('busy');
   });
 
+  it('sends the stop at once when it comes right after the send, before the engine says started (issue 10)', async () => {
+    let emit!: (event: ChatEvent) => void;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise(() => {});
+    });
+    const chat = new ChatStore(ipc, {}, manualFrames());
+    await chat.open(1);
+    void chat.send('hi');
+    expect(chat.busy, 'busy from the moment the send is invoked').toBe(true);
+    void chat.stop();
+    expect(ipc.stopReply, 'no waiting for started: the shell stops the turn in progress').toHaveBeenCalledTimes(1);
+    emit({ event: 'loading' });
+    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'token', text: 'x' });
+    expect(ipc.stopReply, 'the stop is not sent again on later events').toHaveBeenCalledTimes(1);
+  });
+
+  it('ignores a pointer click on Stop right after Send, the second click of a double-click (issue 10)', async () => {
+    let now = 1000;
+    const { ipc } = chatIpc(() => new Promise(() => {}));
+    const chat = new ChatStore(ipc, {}, manualFrames(), () => now);
+    await chat.open(1);
+    void chat.send('hi');
+    now += 120;
+    await chat.stopFromPointer();
+    expect(ipc.stopReply, 'a double-click on Send must not stop the reply it started').not.toHaveBeenCalled();
+    await chat.stop();
+    expect(ipc.stopReply, 'a key (Esc, or Enter on Stop) stops at once').toHaveBeenCalledTimes(1);
+    now += STOP_CLICK_GUARD_MS;
+    await chat.stopFromPointer();
+    expect(ipc.stopReply, 'a click once Stop has been there a while stops').toHaveBeenCalledTimes(2);
+  });
+
   it('places a regenerated reply as the newest sibling of the old one', async () => {
     const old = message(12, { role: 'assistant' });
     let emit!: (event: ChatEvent) => void;
@@ -232,7 +266,7 @@ describe('toasts (issue 10: the same notice is not stacked)', () => {
     expect(toasts.items[0].count, 'shown as ×3').toBe(3);
   });
 
-  it('keeps notices of another kind, title or text apart', () => {
+  it('keeps notices of another kind, title, text or button apart', () => {
     const toasts = new ToastStore();
     toasts.show('Disk full.');
     toasts.show('Disk full.', { kind: 'error' });
