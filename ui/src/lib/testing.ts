@@ -1,5 +1,6 @@
 // Records for tests and the development harness.
 import type {
+  AppView,
   BranchMessage,
   CatalogView,
   Conversation,
@@ -11,8 +12,41 @@ import type {
   ModelsOverview,
   Recommendation,
   SamplingParams,
+  Settings,
   Use,
 } from './types';
+
+/** What `app_state` answers: a ready model, default settings and the shell's message limit. */
+export function appView(fields: Partial<AppView> = {}): AppView {
+  return {
+    version: '0.1.0',
+    settings: settings(),
+    builtin_presets: [{ id: 'general', name: 'General assistant', prompt: 'You are a helpful assistant.' }],
+    sampling_defaults: { temperature: 1, top_k: 64, top_p: 0.95, min_p: 0, repeat_penalty: 1, seed: 0, max_tokens: null },
+    engine: { state: 'ready', choice: { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, info: null, error: null, failure: null },
+    data_dir: '/home/me/.local/share/gemma-desk',
+    log_file: '/home/me/.local/share/gemma-desk/gemma-desk.log',
+    // MAX_TEXT_CHARS in the chat crate.
+    max_message_chars: 100_000,
+    ...fields,
+  };
+}
+
+export function settings(fields: Partial<Settings> = {}): Settings {
+  return {
+    theme: 'system',
+    model: { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null },
+    preset_id: 'general',
+    custom_presets: [],
+    sampling: samplingParams(),
+    context_size: null,
+    threads: null,
+    gpu_layers: null,
+    data_dir: null,
+    hf_token: null,
+    ...fields,
+  };
+}
 
 export function conversation(id: number, fields: Partial<Conversation> = {}): Conversation {
   return {
