@@ -129,13 +129,17 @@ pub(crate) async fn remove_unreferenced_files(
         if used || !is_sha256_hex(sha256) {
             continue;
         }
-        let path = attachment_path(folder, sha256);
-        match tokio::fs::remove_file(&path).await {
-            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(StoreError::io(path, error)),
-            _ => {}
-        }
+        remove_if_present(&attachment_path(folder, sha256))?;
     }
     Ok(())
+}
+
+/// Removes the file at `path`; one that is not there is fine.
+pub(crate) fn remove_if_present(path: &Path) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(StoreError::io(path, error)),
+        _ => Ok(()),
+    }
 }
 
 /// An attachment from a row of [`ATTACHMENT_COLUMNS`].
@@ -182,7 +186,7 @@ pub(crate) async fn write_file(path: PathBuf, bytes: Arc<[u8]>) -> Result<(), St
 }
 
 /// See [`write_file`].
-fn write_file_blocking(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub(crate) fn write_file_blocking(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     if std::fs::metadata(path).is_ok_and(|meta| meta.len() == bytes.len() as u64) {
         return Ok(());
     }

@@ -52,6 +52,18 @@ pub enum StoreError {
         /// The database file.
         database: PathBuf,
     },
+    /// The database file is not one of Gemma Desk's (another program's, damaged, cut short); it
+    /// was left as it is.
+    #[error(
+        "{} is not a Gemma Desk conversations database: {why}; it was left untouched",
+        database.display()
+    )]
+    NotOurs {
+        /// The database file.
+        database: PathBuf,
+        /// What is wrong with it.
+        why: String,
+    },
     /// The database's schema could not be brought up to date.
     #[error("could not update the conversations database: {0}; is it from a newer version of Gemma Desk?")]
     Migrate(#[from] sqlx::migrate::MigrateError),

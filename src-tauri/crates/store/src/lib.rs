@@ -35,6 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub use backup::Backup;
 pub use error::StoreError;
 pub use lock::DatabaseLock;
 pub use recorder::ReplyRecorder;
@@ -45,6 +46,7 @@ pub use types::{
 };
 
 mod attachments;
+mod backup;
 mod branches;
 mod conversations;
 mod error;

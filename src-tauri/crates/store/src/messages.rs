@@ -152,6 +152,20 @@ impl Store {
         Ok(query.fetch_all(self.pool()).await?)
     }
 
+    /// The decode speed (tokens/s) of the `limit` newest finished replies that have one, newest
+    /// first, each with the model that wrote it: what this machine has really done.
+    pub async fn recent_decode_speeds(&self, limit: u32) -> Result<Vec<(String, f64)>, StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT model, decode_tps FROM messages
+             WHERE status = 'done' AND model IS NOT NULL AND decode_tps > 0
+             ORDER BY id DESC LIMIT ?1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows)
+    }
+
     /// Every message of the conversation's tree, every branch, in id (creation) order.
     pub async fn all_messages(&self, conversation: ConversationId) -> Result<Vec<Message>, StoreError> {
         let mut tx = self.pool().begin().await?;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, Transaction};
+use sqlx::{ConnectOptions, Connection, Sqlite, Transaction};
 
 use crate::error::StoreError;
 
@@ -28,6 +28,8 @@ pub struct Store {
     database: PathBuf,
     attachments: PathBuf,
     recovered: u64,
+    /// Opened as the database's writer (not beside a running app): it checkpoints on close.
+    writer: bool,
 }
 
 impl Store {
@@ -62,13 +64,8 @@ impl Store {
     }
 
     async fn open_with(database: &Path, as_writer: bool) -> Result<Store, StoreError> {
-        let folder = database.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let attachments = if database.file_name() == Some(DATABASE_FILE.as_ref()) {
-            folder.join(ATTACHMENTS_DIR)
-        } else {
-            let stem = database.file_stem().unwrap_or_default().to_string_lossy();
-            folder.join(format!("{stem}.attachments"))
-        };
+        check_before_opening(database).await?;
+        let attachments = attachments_dir_of(database);
         std::fs::create_dir_all(&attachments).map_err(|e| StoreError::io(&attachments, e))?;
         let options = SqliteConnectOptions::new()
             .filename(database)
@@ -84,7 +81,7 @@ impl Store {
         } else {
             0
         };
-        Ok(Store { pool, database: database.to_path_buf(), attachments, recovered })
+        Ok(Store { pool, database: database.to_path_buf(), attachments, recovered, writer: as_writer })
     }
 
     /// The platform's data directory for Gemma Desk, or `$GEMMA_DESK_DATA_DIR` when set (tests,
@@ -119,9 +116,18 @@ impl Store {
         Ok(problems.join("\n"))
     }
 
-    /// Closes every connection (checkpointing the WAL) and waits for them to finish.
-    pub async fn close(self) {
+    /// Closes every connection and waits for them to finish. The database's writer first
+    /// checkpoints the WAL into the database file and empties it, so that after a normal quit the
+    /// `.sqlite3` file alone holds every conversation (a user may copy just that file). A store
+    /// opened beside a running app leaves the WAL to the app.
+    pub async fn close(self) -> Result<(), StoreError> {
+        let checkpointed = if self.writer {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await.map(drop)
+        } else {
+            Ok(())
+        };
         self.pool.close().await;
+        Ok(checkpointed?)
     }
 
     /// The connection pool, for the crate's other modules.
@@ -134,6 +140,80 @@ impl Store {
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
+}
+
+/// The attachments folder of the database file `database`: `attachments/` beside it when it has
+/// the app's file name, otherwise `<file stem>.attachments/` beside it.
+pub(crate) fn attachments_dir_of(database: &Path) -> PathBuf {
+    let folder = database.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if database.file_name() == Some(DATABASE_FILE.as_ref()) {
+        folder.join(ATTACHMENTS_DIR)
+    } else {
+        let stem = database.file_stem().unwrap_or_default().to_string_lossy();
+        folder.join(format!("{stem}.attachments"))
+    }
+}
+
+/// The first bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+/// The length of SQLite's file header.
+const SQLITE_HEADER_LEN: usize = 100;
+
+/// Refuses, before anything writes to it, a file that is not a Gemma Desk database: opening it
+/// for writing would switch its journal to WAL and add this app's tables to it. An empty or
+/// missing file is a new database.
+async fn check_before_opening(database: &Path) -> Result<(), StoreError> {
+    let not_ours = |why: String| StoreError::NotOurs { database: database.to_path_buf(), why };
+    let header = match read_header(database) {
+        Ok(Some(header)) => header,
+        Ok(None) => return Ok(()),
+        Err(error) => return Err(StoreError::io(database, error)),
+    };
+    if header.len() < SQLITE_HEADER_LEN || header[..16] != SQLITE_MAGIC[..] {
+        return Err(not_ours("it is not an SQLite database".into()));
+    }
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536,
+        size => u64::from(size),
+    };
+    let change_counter = &header[24..28];
+    let valid_for = &header[92..96];
+    let pages = u64::from(u32::from_be_bytes([header[28], header[29], header[30], header[31]]));
+    let length = std::fs::metadata(database).map_err(|e| StoreError::io(database, e))?.len();
+    // The header's page count is only kept by SQLite 3.7.0 and later, which say so by storing
+    // the change counter again at offset 92.
+    if change_counter == valid_for && length < pages * page_size {
+        return Err(not_ours(format!(
+            "it is cut short: {length} bytes where its header counts {pages} pages of {page_size} bytes"
+        )));
+    }
+    let options = SqliteConnectOptions::new().filename(database).read_only(true);
+    let mut connection = options.connect().await?;
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table'").fetch_all(&mut connection).await?;
+    connection.close().await?;
+    let ours = ["_sqlx_migrations", "conversations", "messages"];
+    if !tables.is_empty() && !ours.iter().all(|table| tables.iter().any(|name| name == table)) {
+        let mut names = tables.join(", ");
+        if names.len() > 200 {
+            names = format!("{}…", &names[..names.floor_char_boundary(200)]);
+        }
+        return Err(not_ours(format!("it holds another program's tables ({names})")));
+    }
+    Ok(())
+}
+
+/// The header of the file at `path`, `None` when there is no file or it is empty.
+fn read_header(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut header = Vec::with_capacity(SQLITE_HEADER_LEN);
+    file.take(SQLITE_HEADER_LEN as u64).read_to_end(&mut header)?;
+    Ok((!header.is_empty()).then_some(header))
 }
 
 /// Marks every `streaming` message `interrupted`: whoever was writing it is gone.

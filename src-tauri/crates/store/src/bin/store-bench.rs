@@ -80,7 +80,7 @@ async fn main() {
         "note": "median of 20 runs each, warm cache",
     });
     println!("{}", serde_json::to_string_pretty(&report).unwrap());
-    store.close().await;
+    store.close().await.unwrap();
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }

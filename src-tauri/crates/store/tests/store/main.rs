@@ -2,6 +2,7 @@
 //! of the store; the helpers here set up what most tests start from.
 
 mod attachments;
+mod backup;
 mod conversations;
 mod messages;
 mod recorder;

@@ -70,7 +70,7 @@ async fn a_reply_left_streaming_is_interrupted_with_its_text_on_the_next_open() 
     assert_eq!(store.message(question.id).await.unwrap().content, "Tell me a story");
     let branch = store.current_branch(chat.id).await.unwrap();
     assert_eq!(branch.last().map(|m| m.message.id), Some(reply.id), "the interrupted reply is still shown");
-    store.close().await;
+    store.close().await.unwrap();
 
     let store = Store::open(dir.path()).await.unwrap();
     assert_eq!(store.recovered_replies(), 0, "an interrupted reply is recovered once");
@@ -94,4 +94,66 @@ async fn two_stores_on_one_file_see_each_others_writes() {
     let chat = new_conversation(&store, 1).await;
     other.add_message(chat.id, None, Role::User, "from the CLI", 2).await.unwrap();
     assert_eq!(store.current_branch(chat.id).await.unwrap().len(), 1, "the app and the CLI may share the file");
+}
+
+/// Every file in `folder` with its bytes, to show that a refused open changed nothing.
+fn folder_contents(folder: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut files: Vec<_> = std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .map(|path| (path.file_name().unwrap().to_owned(), std::fs::read(&path).unwrap_or_default()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Opens the data folder `dir` holding `database` as its database file; the error must be
+/// [`StoreError::NotOurs`] saying `why`, and no file in the folder may have changed.
+async fn assert_refused_untouched(dir: &std::path::Path, why: &str) {
+    let before = folder_contents(dir);
+    let error = Store::open(dir).await.expect_err("the file is refused");
+    assert!(matches!(error, StoreError::NotOurs { .. }), "refused as not ours: {error:?}");
+    let message = error.to_string();
+    assert!(message.contains(why) && message.contains("gemma-desk.sqlite3") && message.contains("untouched"), "{message}");
+    assert_eq!(folder_contents(dir), before, "nothing in the folder was written, added or removed");
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(Store::database_in(dir.path()), "my notes, not a database\n".repeat(100)).unwrap();
+    assert_refused_untouched(dir.path(), "not an SQLite database").await;
+}
+
+#[tokio::test]
+async fn a_database_cut_short_is_refused_and_left_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let (source, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    store.add_message(chat.id, None, Role::User, &"long enough to need pages ".repeat(2000), 2).await.unwrap();
+    store.close().await.unwrap();
+    let whole = std::fs::read(Store::database_in(source.path())).unwrap();
+    assert!(whole.len() > 16 * 4096, "the database has many pages: {}", whole.len());
+    std::fs::write(Store::database_in(dir.path()), &whole[..whole.len() / 2]).unwrap();
+    assert_refused_untouched(dir.path(), "cut short").await;
+}
+
+#[tokio::test]
+async fn another_programs_database_is_refused_and_left_as_it_is() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    let database = Store::database_in(dir.path());
+    let mut other = sqlx::sqlite::SqliteConnectOptions::new().filename(&database).create_if_missing(true).connect().await.unwrap();
+    sqlx::query("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)").execute(&mut other).await.unwrap();
+    sqlx::query("INSERT INTO invoices (total) VALUES (12.5)").execute(&mut other).await.unwrap();
+    other.close().await.unwrap();
+    assert_refused_untouched(dir.path(), "another program's tables (invoices)").await;
+}
+
+#[tokio::test]
+async fn an_empty_file_becomes_a_new_database() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(Store::database_in(dir.path()), b"").unwrap();
+    let store = Store::open(dir.path()).await.expect("an empty file is a new database");
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
 }
