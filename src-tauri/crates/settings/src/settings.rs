@@ -72,6 +72,117 @@ impl Default for Settings {
     }
 }
 
+/// What loading the settings file had to repair, for the window to say once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct SettingsNotice {
+    /// The settings that fell back to their defaults, by their names in the file
+    /// (`context_size`, `sampling.temperature`, `custom_presets[2]`); empty when the whole file
+    /// could not be read.
+    pub reset: Vec<String>,
+    /// What was wrong, in words.
+    pub reason: String,
+    /// Where the old file is kept.
+    pub old_file: PathBuf,
+}
+
+/// The first of `candidate(1)`, `candidate(2)`, ... that names nothing on disk: where to set a
+/// file aside without overwriting an earlier one.
+pub fn first_free_path(candidate: impl Fn(u32) -> PathBuf) -> PathBuf {
+    (1..).map(candidate).find(|path| std::fs::symlink_metadata(path).is_err()).expect("some name is free")
+}
+
+/// Builds settings from the fields of a settings file, keeping each value with which the whole
+/// is still valid; the names of the others. Objects (sampling) are taken key by key and lists
+/// (custom presets) item by item. A plain value refused at first is tried again once the rest is
+/// in, since it may name what comes after it (the chosen custom preset).
+fn adopt_fields(fields: serde_json::Map<String, serde_json::Value>) -> (Settings, Vec<String>) {
+    let mut adopted = serde_json::to_value(Settings::default()).expect("settings always serialize");
+    let mut refused = Vec::new();
+    for (name, value) in &fields {
+        if !adopt(&mut adopted, &[name], value) && !adopt_parts(&mut adopted, name, value) {
+            refused.push(name.clone());
+        }
+    }
+    let mut reset = Vec::new();
+    for name in refused {
+        if !adopt(&mut adopted, &[&name], &fields[&name]) {
+            reset.push(name);
+        }
+    }
+    for (name, value) in &fields {
+        collect_partial_resets(&adopted, name, value, &mut reset);
+    }
+    let settings = serde_json::from_value(adopted).expect("only valid values were adopted");
+    (settings, reset)
+}
+
+/// Adopts an object's keys or a list's items one by one; false when `value` is neither.
+fn adopt_parts(adopted: &mut serde_json::Value, name: &str, value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(object) if adopted.get(name).is_some_and(serde_json::Value::is_object) => {
+            for (key, inner) in object {
+                adopt(adopted, &[name, key], inner);
+            }
+            true
+        }
+        serde_json::Value::Array(items) if adopted.get(name).is_some_and(serde_json::Value::is_array) => {
+            for item in items {
+                let mut candidate = adopted.clone();
+                candidate[name].as_array_mut().expect("checked above").push(item.clone());
+                if is_valid(&candidate) {
+                    *adopted = candidate;
+                }
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Names the keys and items of an object or list field that [`adopt_parts`] left out.
+fn collect_partial_resets(adopted: &serde_json::Value, name: &str, value: &serde_json::Value, reset: &mut Vec<String>) {
+    let kept = &adopted[name];
+    match value {
+        serde_json::Value::Object(object) if kept.is_object() => {
+            for (key, inner) in object {
+                if kept.get(key) != Some(inner) {
+                    reset.push(format!("{name}.{key}"));
+                }
+            }
+        }
+        serde_json::Value::Array(items) if kept.is_array() => {
+            let kept = kept.as_array().expect("checked above");
+            for (index, item) in items.iter().enumerate() {
+                if !kept.contains(item) {
+                    reset.push(format!("{name}[{index}]"));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Sets `adopted[path]` to `value` if the whole is still valid settings; whether it did.
+fn adopt(adopted: &mut serde_json::Value, path: &[&str], value: &serde_json::Value) -> bool {
+    let mut candidate = adopted.clone();
+    let mut slot = &mut candidate;
+    for key in path {
+        let Some(object) = slot.as_object_mut() else { return false };
+        slot = object.entry(key.to_string()).or_insert(serde_json::Value::Null);
+    }
+    *slot = value.clone();
+    if !is_valid(&candidate) {
+        return false;
+    }
+    *adopted = candidate;
+    true
+}
+
+/// Whether `value` reads as settings and passes [`Settings::validate`].
+fn is_valid(value: &serde_json::Value) -> bool {
+    serde_json::from_value::<Settings>(value.clone()).is_ok_and(|settings| settings.validate().is_ok())
+}
+
 /// The settings file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -89,35 +200,59 @@ pub enum SettingsError {
 }
 
 impl Settings {
-    /// Reads the settings at `path`. A missing file gives the defaults; a damaged one is renamed
-    /// to `<name>.damaged` (so the user's values can still be recovered by hand) and gives the
-    /// defaults with a warning to show.
-    pub fn load(path: &Path) -> (Settings, Option<String>) {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
+    /// Reads the settings at `path`. A missing file gives the defaults. One that is not valid
+    /// keeps every value that is: only the others fall back to their defaults. The old file is
+    /// then set aside as `settings.before-reset.json` (or `-2`, `-3`...) and the repaired one
+    /// saved in its place, and the notice says what was reset and where the old file is, to be
+    /// shown once.
+    pub fn load(path: &Path) -> (Settings, Option<SettingsNotice>) {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return (Settings::default(), None),
             Err(error) => {
-                return (
-                    Settings::default(),
-                    Some(format!("could not read the settings ({}): {error}", path.display())),
-                );
+                let reason = format!("the settings file could not be read ({error})");
+                return (Settings::default(), Some(SettingsNotice { reset: Vec::new(), reason, old_file: path.into() }));
             }
         };
-        match serde_json::from_str::<Settings>(&text).map_err(|e| e.to_string()).and_then(|s| {
-            s.validate().map_err(|e| e.to_string())?;
-            Ok(s)
-        }) {
-            Ok(settings) => (settings, None),
-            Err(error) => {
-                let aside = path.with_extension("json.damaged");
-                let _ = std::fs::rename(path, &aside);
-                let warning = format!(
-                    "the settings file was damaged ({error}); it was kept as {} and the defaults are in use",
-                    aside.display()
-                );
-                (Settings::default(), Some(warning))
+        let parsed = match std::str::from_utf8(&bytes) {
+            Err(_) => Err("the settings file is not text".to_owned()),
+            Ok(text) => match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(serde_json::Value::Object(fields)) => Ok(fields),
+                Ok(_) => Err("the settings file does not hold settings".to_owned()),
+                Err(error) => Err(format!("the settings file is not valid JSON ({error})")),
+            },
+        };
+        let (settings, reset, reason) = match parsed {
+            Ok(fields) => {
+                let (settings, reset) = adopt_fields(fields);
+                if reset.is_empty() {
+                    return (settings, None);
+                }
+                (settings, reset, "some settings were not valid".to_owned())
             }
-        }
+            Err(reason) => (Settings::default(), Vec::new(), reason),
+        };
+        let old_file = first_free_path(|n| {
+            let suffix = if n == 1 { String::new() } else { format!("-{n}") };
+            path.with_file_name(format!("settings.before-reset{suffix}.json"))
+        });
+        let notice = match std::fs::rename(path, &old_file) {
+            Ok(()) => {
+                let saved = settings.save(path).map_err(|error| error.to_string());
+                let reason = match saved {
+                    Ok(()) => reason,
+                    Err(error) => format!("{reason}; the repaired settings could not be saved: {error}"),
+                };
+                SettingsNotice { reset, reason, old_file }
+            }
+            // Left where it is; the app then keeps the values here until the user saves.
+            Err(error) => SettingsNotice {
+                reset,
+                reason: format!("{reason}; the file could not be set aside ({error})"),
+                old_file: path.into(),
+            },
+        };
+        (settings, Some(notice))
     }
 
     /// Checks every value; the message names the setting and the allowed range.
@@ -237,15 +372,70 @@ mod tests {
         assert!(!path.with_extension("json.tmp").exists());
     }
 
+    /// Loads `text` as the settings file in a fresh folder: the settings, the notice, the folder.
+    fn load_file(text: &[u8]) -> (Settings, Option<SettingsNotice>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("settings.json"), text).unwrap();
+        let (settings, notice) = Settings::load(&dir.path().join("settings.json"));
+        (settings, notice, dir)
+    }
+
     #[test]
-    fn damaged_file_is_set_aside_not_lost() {
+    fn one_bad_value_resets_only_itself_and_the_old_file_is_kept() {
+        let text = br#"{"theme": "dark", "model": {"model": "/m/a.gguf", "mmproj": null}, "context_size": 40960000,
+            "sampling": {"temperature": 0.3, "top_p": 7}}"#;
+        let (settings, notice, dir) = load_file(text);
+        assert_eq!(settings.theme, Theme::Dark, "the theme is kept");
+        assert_eq!(settings.model.unwrap().model, PathBuf::from("/m/a.gguf"), "the model is kept");
+        assert_eq!((settings.context_size, settings.sampling.temperature, settings.sampling.top_p), (None, Some(0.3), None));
+        let notice = notice.expect("the window is told");
+        assert_eq!(notice.reset, ["context_size", "sampling.top_p"]);
+        assert_eq!(notice.old_file, dir.path().join("settings.before-reset.json"));
+        assert_eq!(std::fs::read(&notice.old_file).unwrap(), text, "the old file is kept byte for byte");
+        let (again, said) = Settings::load(&dir.path().join("settings.json"));
+        assert_eq!((again.theme, said), (Theme::Dark, None), "the repaired file was saved: the next start says nothing");
+    }
+
+    #[test]
+    fn a_bad_preset_is_dropped_and_a_good_one_stays_chosen() {
+        let long = "x".repeat(MAX_PRESET_CHARS + 1);
+        let text = format!(
+            r#"{{"preset_id": "custom-2", "custom_presets": [{{"id": "custom-1", "name": "Long", "prompt": "{long}"}},
+               {{"id": "custom-2", "name": "Pirate", "prompt": "Arr."}}]}}"#
+        );
+        let (settings, notice, _dir) = load_file(text.as_bytes());
+        assert_eq!(settings.custom_presets.len(), 1);
+        assert_eq!(settings.preset_id, "custom-2", "the chosen preset, named before it in the file, is kept");
+        assert_eq!(notice.unwrap().reset, ["custom_presets[0]"]);
+    }
+
+    #[test]
+    fn garbage_gives_the_defaults_and_is_set_aside_whole() {
+        for (garbage, reason) in [
+            (&b"{\"theme\": \"dark\", \"sampl"[..], "not valid JSON"),
+            (&[0xff, 0xfe, 0x00, 0x9c, 0x01][..], "not text"),
+            (&b"[1, 2, 3]"[..], "does not hold settings"),
+        ] {
+            let (settings, notice, dir) = load_file(garbage);
+            assert_eq!(settings, Settings::default());
+            let notice = notice.unwrap();
+            assert!(notice.reason.contains(reason), "{}", notice.reason);
+            assert_eq!(std::fs::read(&notice.old_file).unwrap(), garbage, "kept byte for byte");
+            let saved = std::fs::read_to_string(dir.path().join("settings.json")).unwrap();
+            assert_eq!(serde_json::from_str::<Settings>(&saved).unwrap(), Settings::default());
+        }
+    }
+
+    #[test]
+    fn a_second_reset_never_overwrites_the_first_old_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
-        std::fs::write(&path, b"{\"theme\": \"dark\", \"sampl").unwrap();
-        let (settings, warning) = Settings::load(&path);
-        assert_eq!(settings, Settings::default());
-        assert!(warning.unwrap().contains("damaged"));
-        assert_eq!(std::fs::read(path.with_extension("json.damaged")).unwrap(), b"{\"theme\": \"dark\", \"sampl");
+        std::fs::write(&path, r#"{"threads": 0}"#).unwrap();
+        Settings::load(&path);
+        std::fs::write(&path, r#"{"theme": "purple"}"#).unwrap();
+        let notice = Settings::load(&path).1.unwrap();
+        assert_eq!(notice.old_file, dir.path().join("settings.before-reset-2.json"));
+        assert_eq!(std::fs::read_to_string(dir.path().join("settings.before-reset.json")).unwrap(), r#"{"threads": 0}"#);
     }
 
     #[test]
