@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gemma_desk_engine::{
+    ArmedTurn,
     CancelHandle, ChatMessage, ClientError, Failure, LoadOptions, ModelInfo, RenderOptions, Reply, ReplyFigures,
     SamplingParams, StopReason, WorkerClient, WorkerCommand, WorkerDeath, inspect,
 };
@@ -290,10 +291,14 @@ impl Chat {
 
     /// Takes the turn: waits for a model that is loading (a message typed while the app starts
     /// is answered when the model is ready), refuses while another reply runs.
-    async fn begin_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>, ChatError> {
+    /// From here on, [`Chat::stop`] stops this turn's reply, even before the reply has begun.
+    async fn begin_turn(&self) -> Result<Turn<'_>, ChatError> {
         let turn = match self.turn.try_lock() {
-            Ok(turn) => turn,
-            Err(_) if self.engine_status().state == EngineState::Loading => self.turn.lock().await,
+            Ok(guard) => Turn { _guard: guard, _armed: self.cancel.arm() },
+            Err(_) if self.engine_status().state == EngineState::Loading => {
+                let armed = self.cancel.arm();
+                Turn { _guard: self.turn.lock().await, _armed: armed }
+            }
             Err(_) => return Err(ChatError::Busy),
         };
         if lock(&self.engine).model().is_none() {
@@ -385,6 +390,12 @@ impl Chat {
             failure,
         };
     }
+}
+
+/// A reply's turn: the chat's one turn, armed for stops, until dropped.
+struct Turn<'a> {
+    _guard: tokio::sync::MutexGuard<'a, ()>,
+    _armed: ArmedTurn,
 }
 
 fn lock(engine: &Mutex<WorkerClient>) -> std::sync::MutexGuard<'_, WorkerClient> {

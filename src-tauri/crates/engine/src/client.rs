@@ -129,19 +129,71 @@ impl ClientError {
     }
 }
 
-/// The reply in progress and the stdin of the worker generating it.
-type CurrentReply = Option<(u64, Arc<Mutex<ChildStdin>>)>;
+/// The reply in progress, and the turns about to ask for one.
+#[derive(Default)]
+struct CurrentReply {
+    /// The reply's request id and the stdin of the worker generating it.
+    running: Option<(u64, Arc<Mutex<ChildStdin>>)>,
+    /// Turns begun that will generate a reply ([`CancelHandle::arm`]).
+    armed: u32,
+    /// A stop asked for while armed, before the reply's request reached the worker.
+    asked: bool,
+}
 
 /// Stops the reply in progress, from any thread.
 #[derive(Clone, Default)]
 pub struct CancelHandle(Arc<Mutex<CurrentReply>>);
 
 impl CancelHandle {
-    /// Asks the worker to stop the current reply after the token it is working on; does nothing
-    /// when no reply is in progress.
+    /// Asks the worker to stop the current reply after the token it is working on. Between
+    /// [`CancelHandle::arm`] and the reply's request, the stop is kept and sent with the request;
+    /// with no turn at all it does nothing.
     pub fn cancel(&self) {
-        if let Some((id, stdin)) = &*self.0.lock().unwrap_or_else(|p| p.into_inner()) {
-            let _ = send_line(stdin, &Request::Cancel { id: *id });
+        let mut current = self.lock();
+        match &current.running {
+            Some((id, stdin)) => {
+                let _ = send_line(stdin, &Request::Cancel { id: *id });
+            }
+            None if current.armed > 0 => current.asked = true,
+            None => {}
+        }
+    }
+
+    /// Marks a turn that is about to generate (storing the question, rendering the prompt,
+    /// waiting for the model to load), so that a stop pressed right after Send stops its reply
+    /// instead of being lost. Disarmed when the returned guard is dropped.
+    pub fn arm(&self) -> ArmedTurn {
+        self.lock().armed += 1;
+        ArmedTurn(self.clone())
+    }
+
+    /// The reply `id` has been asked of the worker behind `stdin`; a stop kept for it goes now.
+    fn begin_reply(&self, id: u64, stdin: Arc<Mutex<ChildStdin>>) {
+        let mut current = self.lock();
+        if std::mem::take(&mut current.asked) {
+            let _ = send_line(&stdin, &Request::Cancel { id });
+        }
+        current.running = Some((id, stdin));
+    }
+
+    fn end_reply(&self) {
+        self.lock().running = None;
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CurrentReply> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A turn armed for stops ([`CancelHandle::arm`]), until dropped.
+pub struct ArmedTurn(CancelHandle);
+
+impl Drop for ArmedTurn {
+    fn drop(&mut self) {
+        let mut current = self.0.lock();
+        current.armed -= 1;
+        if current.armed == 0 {
+            current.asked = false;
         }
     }
 }
@@ -246,12 +298,14 @@ impl WorkerClient {
         let request =
             Request::Generate { id, messages: messages.to_vec(), options: options.clone(), sampling: sampling.clone() };
         let worker = self.running.as_mut().expect("ensure_model starts a worker");
-        *self.current.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((id, worker.stdin.clone()));
         let mut text = String::new();
         let mut notices = Vec::new();
         let errors_before = worker.begin_request();
+        let current = &self.current;
         let outcome = (|| {
+            // Asked first: a stop sent before the worker knows the request would be lost.
             send_line(&worker.stdin, &request).map_err(|_| ())?;
+            current.begin_reply(id, worker.stdin.clone());
             loop {
                 match worker.events.recv().map_err(|_| ())? {
                     Event::Token { id: got, text: piece } if got == id => {
@@ -267,7 +321,7 @@ impl WorkerClient {
                 }
             }
         })();
-        *self.current.0.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.current.end_reply();
         match outcome {
             Ok(Ok(figures)) => Ok(Reply {
                 text,

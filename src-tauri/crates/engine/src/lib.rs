@@ -22,7 +22,7 @@
 #![deny(missing_docs)]
 
 pub use backend::{BACKENDS_DIR_ENV, Device, DeviceKind, device_names, devices, init_backend, run_device_probe};
-pub use client::{CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath};
+pub use client::{ArmedTurn, CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath};
 pub use probe::probe_devices;
 pub use error::EngineError;
 pub use failure::Failure;

@@ -14,6 +14,7 @@ pub fn tests() -> Vec<Trial> {
             the_second_turn_reuses_the_cache_and_sees_the_first,
         ),
         trial("stop_keeps_the_partial_reply", stop_keeps_the_partial_reply),
+        trial("a_stop_before_the_first_token_stops_the_reply", a_stop_before_the_first_token_stops_the_reply),
         trial("events_serialize_as_the_ui_expects", events_serialize_as_the_ui_expects),
     ]
 }
@@ -84,6 +85,27 @@ async fn stop_keeps_the_partial_reply() {
     assert!(reply.stats.generated_tokens.unwrap() < 50, "stopped soon after asked: {:?}", reply.stats);
     let stored = fixture.chat.store().message(reply.id).await.unwrap();
     assert_eq!(stored.content, reply.content);
+}
+
+async fn a_stop_before_the_first_token_stops_the_reply() {
+    // Issue 10: Esc right after Enter was lost while the question was being stored and the
+    // prompt rendered, before the worker had the request.
+    let fixture = Fixture::loaded().await;
+    let conversation = fixture.conversation(None).await;
+    let chat = fixture.chat.clone();
+    let reply = fixture
+        .chat
+        .send(conversation.id, "Write a long story about a lighthouse keeper.", &greedy(500), |event| {
+            if matches!(event, ChatEvent::Started { .. }) {
+                chat.stop();
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(reply.status, MessageStatus::Stopped, "{:?}", reply.stats);
+    assert!(reply.stats.generated_tokens.unwrap_or(0) < 20, "stopped at once: {:?}", reply.stats);
+    let next = fixture.chat.send(conversation.id, "Go on.", &greedy(8), |_| {}).await.unwrap();
+    assert_eq!(next.status, MessageStatus::Done, "the stop was for that turn only");
 }
 
 async fn events_serialize_as_the_ui_expects() {
