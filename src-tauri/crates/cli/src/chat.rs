@@ -49,6 +49,15 @@ struct Session {
     _scratch: Option<tempfile::TempDir>,
 }
 
+impl Drop for Session {
+    /// Checkpoints the conversations into the database file while the lock is still held.
+    fn drop(&mut self) {
+        if let Err(error) = self.runtime.block_on(self.chat.store().clone().close()) {
+            eprintln!("warning: could not close the conversations database: {error}");
+        }
+    }
+}
+
 pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     let sampling = args.sampling.params()?;
     if args.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {

@@ -59,6 +59,13 @@ enum HistoryCommand {
         /// The JSON file.
         file: PathBuf,
     },
+    /// Write a consistent copy of every conversation (and their attachments, in
+    /// `<FILE stem>.attachments/` beside it), also while the app runs. Restore it by putting it
+    /// in the data folder as gemma-desk.sqlite3, its attachments folder as attachments/.
+    Backup {
+        /// The copy to write (replaced if it exists).
+        file: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -84,10 +91,18 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<()> {
         Some(writable) => writable.store.clone(),
         None => args.store.open_to_read(&runtime)?,
     };
-    match args.command {
-        HistoryCommand::List { limit } => list(&runtime, &store, limit),
-        HistoryCommand::Show { id } => show(&runtime, &store, id),
-        HistoryCommand::Search { text, limit } => search(&runtime, &store, &text, limit),
+    let done = run_command(&runtime, &store, args.command);
+    // Closing checkpoints the WAL into the database file when this was its only user.
+    let closed = runtime.block_on(store.close());
+    done?;
+    Ok(closed?)
+}
+
+fn run_command(runtime: &Runtime, store: &Store, command: HistoryCommand) -> anyhow::Result<()> {
+    match command {
+        HistoryCommand::List { limit } => list(runtime, store, limit),
+        HistoryCommand::Show { id } => show(runtime, store, id),
+        HistoryCommand::Search { text, limit } => search(runtime, store, &text, limit),
         HistoryCommand::Export { id, format, scope, output } => {
             let scope = match scope {
                 Scope::Branch => ExportScope::CurrentBranch,
@@ -109,6 +124,17 @@ pub fn run(args: HistoryArgs) -> anyhow::Result<()> {
             let json = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
             let conversation = runtime.block_on(store.import_json(&json, now()))?;
             println!("{}\t{}", conversation.id, conversation.title);
+            Ok(())
+        }
+        HistoryCommand::Backup { file } => {
+            let backup = runtime.block_on(store.backup_to(&file))?;
+            println!(
+                "backed up {} conversations and {} attachment files to {} (attachments in {})",
+                backup.conversations,
+                backup.attachment_files,
+                backup.database.display(),
+                backup.attachments.display()
+            );
             Ok(())
         }
     }

@@ -63,7 +63,7 @@ fn a_chat_killed_at_random_moments_keeps_the_question_and_the_reply_up_to_its_la
         let Some(conversation) = newest.into_iter().find(|c| c.title.starts_with(&format!("Story {run}:"))) else {
             assert!(printed.is_empty(), "{context}: text was shown but no conversation was stored");
             before_reply += 1;
-            runtime.block_on(store.close());
+            runtime.block_on(store.close()).unwrap();
             continue;
         };
         let branch = runtime.block_on(store.current_branch(conversation.id)).unwrap();
@@ -92,7 +92,7 @@ fn a_chat_killed_at_random_moments_keeps_the_question_and_the_reply_up_to_its_la
                 }
             }
         }
-        runtime.block_on(store.close());
+        runtime.block_on(store.close()).unwrap();
     }
     println!("{cut_mid_reply} replies cut mid-stream, {before_reply} runs killed before the reply");
     assert!(cut_mid_reply * 2 >= runs(), "most kills must land mid-reply to test anything ({cut_mid_reply} did)");
@@ -124,7 +124,7 @@ fn a_chat_killed_right_after_storing_its_question_is_continued_and_answers() {
         {
             let newest = runtime.block_on(store.list_conversations(1, 0)).unwrap_or_default();
             let asked = newest.first().filter(|c| c.current_leaf_id.is_some()).map(|c| c.id);
-            runtime.block_on(store.close());
+            runtime.block_on(store.close()).unwrap();
             if let Some(id) = asked {
                 break id;
             }

@@ -134,7 +134,7 @@ fn a_conversation_whose_question_was_never_answered_can_be_continued() {
         let store = Store::open_database(&db).await.unwrap();
         let conversation = store.create_conversation(None, None, &ConversationSettings::default(), 1).await.unwrap();
         store.add_message(conversation.id, None, Role::User, "Are you there?", 2).await.unwrap();
-        store.close().await;
+        store.close().await.unwrap();
         conversation.id
     });
     let (db, model, id) = (db.to_string_lossy(), model_arg(), conversation.to_string());
@@ -143,4 +143,44 @@ fn a_conversation_whose_question_was_never_answered_can_be_continued() {
     assert!(!reply.trim().is_empty() && stderr.contains("stop:"), "the question is answered: {stderr}");
     let (shown, _) = ok(&["history", "show", &id, "--db", &db]);
     assert!(shown.contains("Are you there?") && shown.contains("Hello?") && shown.contains(reply.trim()), "{shown}");
+}
+
+#[test]
+fn after_a_chat_the_database_file_alone_holds_it_and_a_backup_is_taken_beside_a_running_app() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("gemma-desk.sqlite3");
+    let (db_arg, model) = (db.to_string_lossy().into_owned(), model_arg());
+    let (_, stderr) = ok(&["chat", "--db", &db_arg, "--model", &model, "--greedy", "--max-tokens", "4", "Hello there"]);
+    let id = conversation_id(&stderr);
+    let wal = dir.path().join("gemma-desk.sqlite3-wal");
+    assert!(std::fs::metadata(&wal).map_or(true, |meta| meta.len() == 0), "the chat left its WAL checkpointed");
+    let alone = tempfile::tempdir().unwrap();
+    std::fs::copy(&db, alone.path().join("copy.sqlite3")).unwrap();
+    let (listed, _) = ok(&["history", "--db", &alone.path().join("copy.sqlite3").to_string_lossy(), "list"]);
+    assert!(listed.starts_with(&format!("{id}\tHello there")), "the copied file alone has the chat: {listed}");
+
+    // The app: it holds the lock and streams a reply while the backup is taken.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let app_lock = DatabaseLock::acquire(&db).unwrap();
+    let (store, streaming) = runtime.block_on(async {
+        let store = Store::open_database_in_use(&db).await.unwrap();
+        let chat = store.create_conversation(None, None, &ConversationSettings::default(), 10).await.unwrap();
+        let question = store.add_message(chat.id, None, Role::User, "A long story, please", 11).await.unwrap();
+        let reply = store.begin_reply(chat.id, question.id, None, 12).await.unwrap();
+        store.save_reply_text(reply.id, "It was a dark", 13).await.unwrap();
+        (store, reply.id)
+    });
+    let backup = dir.path().join("backups").join("saved.sqlite3");
+    std::fs::create_dir_all(backup.parent().unwrap()).unwrap();
+    let (said, _) = ok(&["history", "--db", &db_arg, "backup", &backup.to_string_lossy()]);
+    assert!(said.starts_with("backed up 2 conversations and 0 attachment files to "), "{said}");
+    runtime.block_on(store.save_reply_text(streaming, "It was a dark and stormy night", 14)).unwrap();
+    drop(app_lock);
+
+    let restored = runtime.block_on(Store::open_database(&backup)).unwrap();
+    let story = runtime.block_on(restored.message(streaming)).unwrap();
+    assert_eq!(story.content, "It was a dark", "the backup holds the reply as it was when it was taken");
+    assert_eq!(story.status, MessageStatus::Interrupted, "and says it was cut short");
+    let error = run(&["history", "--db", &db_arg, "backup", &db_arg]);
+    assert_eq!(error.status.code(), Some(1), "a backup onto the database itself is refused");
 }
