@@ -7,7 +7,7 @@ use gemma_desk_chat::{EngineStatus, ModelChoice};
 use gemma_desk_models::library::InstalledModel;
 use gemma_desk_models::{
     Capability, CatalogModel, DEFAULT_CONTEXT, DownloadError, DownloadOptions, DownloadOutcome, Fit, Hardware,
-    ImportMode, LibraryError, PartialDownload, Progress, Recommendation, Use, fit, hf_token, recommend,
+    ImportMode, LibraryError, PartialDownload, Progress, Recommendation, Source, Use, fit, hf_token, recommend,
 };
 use serde::Serialize;
 use tauri::State;
@@ -105,7 +105,9 @@ impl From<LibraryError> for AppError {
 #[tauri::command]
 pub async fn models_overview(state: State<'_, AppState>) -> CommandResult<ModelsOverview> {
     let models = &state.models;
-    let hardware = models.hardware().await.clone();
+    let library = models.library.list()?;
+    let mut hardware = models.hardware().await.clone();
+    hardware.decode_bytes_per_second_seen = decode_speed_seen(&state, &library).await;
     let recommend_for = |usage| recommend(&models.catalog, &hardware, usage, DEFAULT_CONTEXT);
     let recommendations = Recommendations {
         text: recommend_for(Use::Text),
@@ -114,9 +116,7 @@ pub async fn models_overview(state: State<'_, AppState>) -> CommandResult<Models
     };
     let catalog = models.catalog.models.iter().map(|model| catalog_view(model, &hardware)).collect();
     let chosen = state.settings().model.map(|choice| choice.model);
-    let installed = models
-        .library
-        .list()?
+    let installed = library
         .into_iter()
         .map(|model| InstalledView { is_default: chosen.as_ref() == Some(&model.model_path), model })
         .collect();
@@ -130,6 +130,36 @@ pub async fn models_overview(state: State<'_, AppState>) -> CommandResult<Models
         downloading,
         models_dir: models.library.dir().to_path_buf(),
     })
+}
+
+/// Replies' speeds looked at for [`decode_speed_seen`].
+const RECENT_REPLIES: u32 = 20;
+
+/// The median over recent replies of their tokens per second times the bytes their model reads
+/// per token (its file, scaled by the catalog's active share for a mixture of experts): what
+/// decoding really reaches on this machine. `None` before any reply whose model is known here.
+async fn decode_speed_seen(state: &AppState, library: &[InstalledModel]) -> Option<f64> {
+    let speeds = state.chat.store().recent_decode_speeds(RECENT_REPLIES).await.ok()?;
+    let chosen = state.settings().model.map(|choice| choice.model);
+    let bytes_per_token = |name: &str| -> Option<f64> {
+        let named = |path: &PathBuf| path.file_name().is_some_and(|file| file.to_string_lossy() == name);
+        let installed = library.iter().find(|model| named(&model.model_path));
+        let path = installed.map(|model| model.model_path.clone()).or_else(|| chosen.clone().filter(named))?;
+        let bytes = std::fs::metadata(&path).ok()?.len() as f64;
+        // A catalog download's folder is named by its catalog id.
+        let active = installed
+            .filter(|model| model.manifest.source == Source::Catalog)
+            .and_then(|model| state.models.catalog.get(&model.manifest.id))
+            .map_or(1.0, |model| model.active_fraction);
+        Some(bytes * active)
+    };
+    let mut seen: Vec<f64> =
+        speeds.iter().filter_map(|(model, tps)| Some(tps * bytes_per_token(model)?)).filter(|b| b.is_finite()).collect();
+    if seen.is_empty() {
+        return None;
+    }
+    seen.sort_by(f64::total_cmp);
+    Some(seen[seen.len() / 2])
 }
 
 fn catalog_view(model: &CatalogModel, hardware: &Hardware) -> CatalogView {
@@ -149,7 +179,7 @@ fn catalog_view(model: &CatalogModel, hardware: &Hardware) -> CatalogView {
                 sha256: file.sha256().map(str::to_owned),
             })
             .collect(),
-        fit: fit(model, hardware, model.main_use(), DEFAULT_CONTEXT),
+        fit: fit(model, hardware, DEFAULT_CONTEXT),
     }
 }
 

@@ -6,7 +6,6 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::fit::Use;
 
 /// Names a catalog file to use instead of the built-in one.
 pub const CATALOG_ENV: &str = "GEMMA_DESK_CATALOG";
@@ -258,18 +257,6 @@ impl CatalogModel {
     /// Whether it has this capability.
     pub fn can(&self, capability: Capability) -> bool {
         self.caps.contains(&capability)
-    }
-
-    /// The most demanding use it serves (voice over vision over text): the use its fit for
-    /// this machine is judged by.
-    pub fn main_use(&self) -> Use {
-        if self.can(Capability::Audio) {
-            Use::Voice
-        } else if self.can(Capability::Vision) {
-            Use::Vision
-        } else {
-            Use::Text
-        }
     }
 
     /// The bytes to download (model and projector), as far as they are known.

@@ -17,9 +17,9 @@ pub use gemma_desk_engine::DEFAULT_CONTEXT;
 const OVERHEAD: u64 = 512 << 20;
 /// Memory kept free on a GPU for the driver and the desktop.
 const GPU_MARGIN: u64 = 512 << 20;
-/// Memory bandwidth assumed for CPU decoding, which reads every active weight once per token
-/// (a typical dual-channel DDR4/DDR5 desktop or laptop).
-const CPU_BYTES_PER_SECOND: f64 = 30e9;
+/// The share of the measured memory read speed that CPU decoding reaches before any reply has
+/// been seen here (llama.cpp reads every active weight once per token, with compute between).
+const DECODE_SHARE_OF_READ_SPEED: f64 = 0.8;
 /// Below this many tokens per second a reply feels slow (slower than reading speed).
 const COMFORTABLE_TOKENS_PER_SECOND: f64 = 5.0;
 
@@ -42,10 +42,6 @@ impl Use {
             Use::Vision => model.can(Capability::Vision),
             Use::Voice => model.can(Capability::Audio),
         }
-    }
-
-    fn needs_projector(self) -> bool {
-        self != Use::Text
     }
 
     fn words(self) -> &'static str {
@@ -222,14 +218,28 @@ pub fn usable_ram(ram_total: u64) -> u64 {
     ram_total.saturating_sub((2u64 << 30).max(ram_total / 5))
 }
 
-/// Judges one model for a use on this machine with a context of `context` tokens.
-pub fn fit(model: &CatalogModel, hardware: &Hardware, usage: Use, context: u32) -> Fit {
-    let shape = ModelShape::of(model, usage.needs_projector());
+/// How many bytes of weights per second decoding on this machine's CPU reads: what replies here
+/// have reached (never more than the memory can deliver), or before any reply a share of the
+/// measured read speed.
+pub fn cpu_decode_bytes_per_second(hardware: &Hardware) -> f64 {
+    let read = hardware.memory_read_bytes_per_second;
+    match hardware.decode_bytes_per_second_seen {
+        Some(seen) if read > 0.0 => seen.min(read),
+        Some(seen) => seen,
+        None => read * DECODE_SHARE_OF_READ_SPEED,
+    }
+}
+
+/// Judges one model on this machine with a context of `context` tokens. The model is judged with
+/// its projector, which is downloaded and loaded with it, so every screen shows one figure.
+pub fn fit(model: &CatalogModel, hardware: &Hardware, context: u32) -> Fit {
+    let shape = ModelShape::of(model, true);
     let estimate = shape.estimate(context);
     let ram = usable_ram(hardware.ram_total);
     let below_floor = model.min_ram_gb.is_some_and(|gb| hardware.ram_total < u64::from(gb) * 1_000_000_000 * 95 / 100);
-    let cpu_speed = CPU_BYTES_PER_SECOND / (shape.weights as f64 * shape.active_fraction).max(1.0);
-    let gb = |bytes: u64| format!("{:.1} GB", bytes as f64 / 1e9);
+    let cpu_speed = cpu_decode_bytes_per_second(hardware) / (shape.weights as f64 * shape.active_fraction).max(1.0);
+    // As the window shows sizes: in powers of 1024.
+    let gb = |bytes: u64| format!("{:.1} GB", bytes as f64 / f64::from(1u32 << 30));
     let needs =
         format!("needs about {} ({} for the context of {context} tokens)", gb(estimate.total), gb(estimate.kv_cache));
 
@@ -325,7 +335,7 @@ pub fn recommend(catalog: &Catalog, hardware: &Hardware, usage: Use, context: u3
         .models
         .iter()
         .filter(|model| usage.served_by(model))
-        .map(|model| fit(model, hardware, usage, context))
+        .map(|model| fit(model, hardware, context))
         .collect();
     let name = |fit: &Fit| catalog.get(&fit.model).map_or(fit.model.clone(), |m| m.name.clone());
     let good = candidates.iter().rev().find(|fit| fit.verdict == Verdict::Good);

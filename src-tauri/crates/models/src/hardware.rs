@@ -16,6 +16,15 @@ pub struct Hardware {
     pub cpu: String,
     /// Its logical cores.
     pub cpu_threads: u32,
+    /// Its physical cores: the threads llama.cpp decodes with by default.
+    pub cpu_cores: u32,
+    /// How fast its cores together read memory, in bytes per second, measured at the probe:
+    /// what bounds decoding on the CPU.
+    pub memory_read_bytes_per_second: f64,
+    /// The bytes of weights per second decoding has really read here: the median over recent
+    /// replies of their tokens per second times their model's bytes per token. `None` before the
+    /// first reply.
+    pub decode_bytes_per_second_seen: Option<f64>,
     /// The GPUs llama.cpp can offload to.
     pub gpus: Vec<Gpu>,
     /// Why no GPU can be used although the probe was asked, e.g. a driver that failed.
@@ -54,11 +63,16 @@ impl Hardware {
             Ok(devices) => (gpus_of(devices), None),
             Err(problem) => (Vec::new(), Some(problem)),
         };
+        let cpu_threads = system.cpus().len().max(1) as u32;
+        let cpu_cores = System::physical_core_count().map_or(cpu_threads, |cores| cores.max(1) as u32);
         Hardware {
             ram_total: system.total_memory(),
             ram_available: system.available_memory(),
             cpu: cpu.unwrap_or_else(|| "unknown processor".into()),
-            cpu_threads: system.cpus().len().max(1) as u32,
+            cpu_threads,
+            cpu_cores,
+            memory_read_bytes_per_second: measure_memory_reads(cpu_cores),
+            decode_bytes_per_second_seen: None,
             gpus,
             gpu_problem,
         }
@@ -68,6 +82,33 @@ impl Hardware {
     pub fn best_gpu(&self) -> Option<&Gpu> {
         self.gpus.iter().max_by_key(|gpu| gpu.memory_free)
     }
+}
+
+/// Bytes read per pass of [`measure_memory_reads`]: far beyond any CPU cache.
+const PROBE_BYTES: usize = 256 << 20;
+/// Passes of [`measure_memory_reads`]; the fastest counts (the others met other programs).
+const PROBE_PASSES: usize = 4;
+
+/// Measures how fast `threads` threads together read memory, in bytes per second, as decoding
+/// reads weights: each sums its share of a buffer much larger than the caches. About a tenth of a
+/// second on a desktop; the buffer is freed after.
+pub fn measure_memory_reads(threads: u32) -> f64 {
+    let threads = threads.clamp(1, 64) as usize;
+    let words = PROBE_BYTES / size_of::<u64>();
+    // Written first, so that every page is really there before the clock starts.
+    let buffer: Vec<u64> = (0..words as u64).collect();
+    let share = words.div_ceil(threads);
+    let mut best = f64::MAX;
+    for _ in 0..PROBE_PASSES {
+        let started = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            for part in buffer.chunks(share) {
+                scope.spawn(move || std::hint::black_box(part.iter().fold(0u64, |sum, &word| sum.wrapping_add(word))));
+            }
+        });
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    (words * size_of::<u64>()) as f64 / best.max(1e-9)
 }
 
 /// The devices that can hold layers: GPUs, integrated or not.
@@ -95,7 +136,9 @@ mod tests {
         let hardware = Hardware::probe(Ok(Vec::new()));
         assert!(hardware.ram_total > 512 << 20, "{hardware:?}");
         assert!(hardware.ram_available <= hardware.ram_total);
-        assert!(hardware.cpu_threads >= 1);
+        assert!(hardware.cpu_threads >= 1 && (1..=hardware.cpu_threads).contains(&hardware.cpu_cores));
+        // Any machine that runs a model reads memory at more than 1 GB/s, and none at 2 TB/s.
+        assert!((1e9..2e12).contains(&hardware.memory_read_bytes_per_second), "{hardware:?}");
         assert!(hardware.gpus.is_empty() && hardware.gpu_problem.is_none());
         let failed = Hardware::probe(Err("the Vulkan driver crashed".into()));
         assert_eq!(failed.gpu_problem.as_deref(), Some("the Vulkan driver crashed"));

@@ -1,16 +1,21 @@
 //! The recommendation over a table of machines.
 
-use gemma_desk_models::fit::{ModelShape, usable_ram};
-use gemma_desk_models::{Catalog, DEFAULT_CONTEXT, Gpu, Hardware, Placement, Use, Verdict, recommend};
+use gemma_desk_models::fit::{ModelShape, cpu_decode_bytes_per_second, usable_ram};
+use gemma_desk_models::{Catalog, DEFAULT_CONTEXT, Gpu, Hardware, Placement, Use, Verdict, fit, recommend};
 
 const GB: u64 = 1_000_000_000;
 
+/// A machine with 8 cores that read memory at 40 GB/s (a dual-channel DDR5 desktop), no reply
+/// seen yet.
 fn machine(ram_gb: u64, gpu: Option<(&str, u64, bool)>) -> Hardware {
     Hardware {
         ram_total: ram_gb * GB,
         ram_available: ram_gb * GB / 2,
         cpu: "test CPU".into(),
         cpu_threads: 8,
+        cpu_cores: 8,
+        memory_read_bytes_per_second: 40e9,
+        decode_bytes_per_second_seen: None,
         gpus: gpu
             .into_iter()
             .map(|(name, vram_gb, integrated)| Gpu {
@@ -49,6 +54,9 @@ fn each_machine_gets_the_most_capable_model_that_fits_and_runs_well() {
         ("server, 64 GB + 48 GB GPU",    machine(64, Some(("RTX A6000", 48, false))), Use::Text, Some("gemma-4-31b-it")),
         ("Mac, 16 GB unified",           machine(16, Some(("Apple M2", 11, true))), Use::Text, Some("gemma-4-12b-it")),
         ("Mac, 8 GB unified",            machine(8, Some(("Apple M1", 5, true))), Use::Vision, Some("gemma-3-4b-it")),
+        // The machine these tests run on: 2 cores reading 9.6 GB/s, where the test model's replies
+        // ran at 0.72 of the read speed (BENCHMARKS.md).
+        ("this machine, 24 GB, 2 cores", slow_cpu(24, 2, 9.6e9), Use::Text, Some("gemma-3-1b-it")),
     ];
     for (what, hardware, usage, expected) in table {
         let recommendation = recommend(&catalog, hardware, *usage, DEFAULT_CONTEXT);
@@ -58,6 +66,41 @@ fn each_machine_gets_the_most_capable_model_that_fits_and_runs_well() {
             assert!(recommendation.summary.starts_with("No model"), "{what}: {}", recommendation.summary);
         }
     }
+}
+
+/// A machine without a GPU whose `cores` read memory at `read` bytes per second.
+fn slow_cpu(ram_gb: u64, cores: u32, read: f64) -> Hardware {
+    Hardware { cpu_threads: cores, cpu_cores: cores, memory_read_bytes_per_second: read, ..machine(ram_gb, None) }
+}
+
+#[test]
+fn the_cpu_speed_is_what_replies_reached_here_and_never_more_than_the_memory_gives() {
+    let unseen = slow_cpu(24, 2, 10e9);
+    assert_eq!(cpu_decode_bytes_per_second(&unseen), 8e9, "before any reply: a share of the read speed");
+    let seen = Hardware { decode_bytes_per_second_seen: Some(6e9), ..unseen.clone() };
+    assert_eq!(cpu_decode_bytes_per_second(&seen), 6e9, "what replies reached");
+    let impossible = Hardware { decode_bytes_per_second_seen: Some(25e9), ..unseen };
+    assert_eq!(cpu_decode_bytes_per_second(&impossible), 10e9, "capped by the memory");
+
+    let catalog = Catalog::built_in();
+    let model = catalog.get("gemma-3-4b-it").unwrap();
+    let judged = |hardware: &Hardware| fit(model, hardware, DEFAULT_CONTEXT).cpu_tokens_per_second.unwrap();
+    let (slow, fast) = (judged(&seen), judged(&slow_cpu(24, 8, 40e9)));
+    assert!((fast / slow - 32e9 / 6e9).abs() < 0.1, "the speed follows the bytes per second: {slow} and {fast}");
+}
+
+#[test]
+fn a_models_card_and_its_recommendation_give_one_memory_figure() {
+    let catalog = Catalog::built_in();
+    let hardware = machine(64, None);
+    let recommendation = recommend(&catalog, &hardware, Use::Text, DEFAULT_CONTEXT);
+    let chosen = recommendation.choice.clone().unwrap();
+    let card = fit(catalog.get(&chosen).unwrap(), &hardware, DEFAULT_CONTEXT);
+    let in_list = recommendation.candidates.iter().find(|fit| fit.model == chosen).unwrap();
+    assert_eq!(card.estimate, in_list.estimate);
+    assert!(card.estimate.projector > 0, "the projector, downloaded with the model, is counted");
+    let shown = format!("{:.1} GB", card.estimate.total as f64 / f64::from(1u32 << 30));
+    assert!(recommendation.summary.contains(&shown), "the summary says {shown}: {}", recommendation.summary);
 }
 
 #[test]
