@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use gemma_desk_chat::{ChatEvent, EngineStatus, ModelChoice, now};
 use gemma_desk_engine::Sampling;
-use gemma_desk_settings::{Preset, Settings, builtin_presets};
+use gemma_desk_settings::{Preset, Settings, SettingsNotice, builtin_presets};
 use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
@@ -32,6 +32,10 @@ pub struct AppView {
     engine: EngineStatus,
     data_dir: PathBuf,
     log_file: PathBuf,
+    /// The most characters (Unicode scalar values, as Rust counts them) one message may hold.
+    max_message_chars: usize,
+    /// What loading the settings file repaired, to say once.
+    settings_notice: Option<SettingsNotice>,
 }
 
 /// A conversation with the branch shown.
@@ -63,6 +67,8 @@ pub fn app_state(state: State<'_, AppState>) -> AppView {
         engine,
         data_dir: state.data_dir.clone(),
         log_file: state.paths.logs.clone(),
+        max_message_chars: gemma_desk_chat::MAX_TEXT_CHARS,
+        settings_notice: state.settings_notice.clone(),
     }
 }
 
@@ -236,7 +242,7 @@ pub async fn export_conversation<R: Runtime>(
         ExportFormat::Json => (store.export_json(id, ExportScope::WholeTree).await?, "json"),
     };
     let name = format!("{}.{extension}", dialogs::file_name_from(&conversation.title));
-    let Some(path) = dialogs::save_file(&app, &name).await? else { return Ok(None) };
+    let Some(path) = dialogs::save_file(&app, "Export conversation", &name).await? else { return Ok(None) };
     std::fs::write(&path, text).map_err(|e| AppError::io(format!("could not write {}: {e}", path.display())))?;
     tracing::info!(conversation = id, path = %path.display(), "exported");
     Ok(Some(path))
@@ -251,6 +257,31 @@ pub async fn import_conversation<R: Runtime>(
     let json =
         std::fs::read_to_string(&path).map_err(|e| AppError::io(format!("could not read {}: {e}", path.display())))?;
     Ok(Some(state.chat.store().import_json(&json, now()).await?))
+}
+
+/// What a backup wrote, for the window to say.
+#[derive(Serialize, TS)]
+pub struct BackupDone {
+    /// The copy of the database.
+    database: PathBuf,
+    /// Its attachments folder.
+    attachments: PathBuf,
+    /// How many conversations it holds.
+    conversations: u64,
+}
+
+/// Writes a consistent copy of every conversation where the user chooses (a save dialog), while
+/// replies stream; `None` when the dialog was cancelled.
+#[tauri::command]
+pub async fn backup_conversations<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> CommandResult<Option<BackupDone>> {
+    let name = format!("gemma-desk-backup-{}.sqlite3", chrono::Local::now().format("%Y-%m-%d"));
+    let Some(path) = dialogs::save_file(&app, "Back up conversations", &name).await? else { return Ok(None) };
+    let backup = state.chat.store().backup_to(&path).await?;
+    tracing::info!(path = %backup.database.display(), conversations = backup.conversations, "backed up");
+    Ok(Some(BackupDone { database: backup.database, attachments: backup.attachments, conversations: backup.conversations }))
 }
 
 #[tauri::command]

@@ -16,10 +16,11 @@ use gemma_desk_settings::Settings;
 use gemma_desk_store::{BranchMessage, Conversation, Message, SearchHit};
 use ts_rs::{Config, TS, TypeVisitor};
 
-use crate::commands::{AppView, ExportFormat, OpenConversation};
+use crate::commands::{AppView, BackupDone, ExportFormat, OpenConversation};
 use crate::dialogs::FileKind;
 use crate::error::AppError;
 use crate::models::ModelsOverview;
+use crate::startup::{Recovery, StartupProblem};
 
 /// Where the generated file lies, from the repository root.
 pub const TYPESCRIPT_FILE: &str = "ui/src/lib/generated/ipc.ts";
@@ -37,6 +38,7 @@ pub fn typescript() -> String {
     types.add::<FileKind>();
     types.add::<ExportFormat>();
     types.add::<ImportMode>();
+    types.add::<Recovery>();
     // Answers.
     types.add::<AppView>();
     types.add::<EngineStatus>();
@@ -48,6 +50,8 @@ pub fn typescript() -> String {
     types.add::<ModelsOverview>();
     types.add::<DownloadOutcome>();
     types.add::<InstalledModel>();
+    types.add::<StartupProblem>();
+    types.add::<BackupDone>();
     // What the channels carry: a reply's events, a download's progress.
     types.add::<ChatEvent>();
     types.add::<Progress>();

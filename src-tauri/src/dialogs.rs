@@ -1,8 +1,9 @@
 //! Native file dialogs (rfd), shown on the main thread as GTK requires.
 //!
 //! WebDriver cannot reach a native dialog, so tests that drive the window answer them through
-//! two environment variables instead: `GEMMA_DESK_DIALOG_SAVE_DIR` (save dialogs write the
-//! suggested file name there) and `GEMMA_DESK_DIALOG_OPEN_FILE` (open dialogs pick that file).
+//! environment variables instead: `GEMMA_DESK_DIALOG_SAVE_DIR` (save dialogs write the
+//! suggested file name there), `GEMMA_DESK_DIALOG_OPEN_FILE` (open dialogs pick that file) and
+//! `GEMMA_DESK_DIALOG_FOLDER` (folder dialogs pick that folder).
 
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ use crate::error::{AppError, CommandResult};
 
 const SAVE_DIR_ENV: &str = "GEMMA_DESK_DIALOG_SAVE_DIR";
 const OPEN_FILE_ENV: &str = "GEMMA_DESK_DIALOG_OPEN_FILE";
+const FOLDER_ENV: &str = "GEMMA_DESK_DIALOG_FOLDER";
 
 /// Which GGUF the user is choosing.
 #[derive(Debug, Clone, Copy, Deserialize, TS)]
@@ -57,12 +59,21 @@ async fn open_with_title<R: Runtime>(
 }
 
 /// Asks where to save a file, suggesting `name`.
-pub async fn save_file<R: Runtime>(app: &AppHandle<R>, name: &str) -> CommandResult<Option<PathBuf>> {
+pub async fn save_file<R: Runtime>(app: &AppHandle<R>, title: &str, name: &str) -> CommandResult<Option<PathBuf>> {
     if let Some(dir) = std::env::var_os(SAVE_DIR_ENV) {
         return Ok(Some(PathBuf::from(dir).join(name)));
     }
-    let dialog = rfd::FileDialog::new().set_title("Export conversation").set_file_name(name);
+    let dialog = rfd::FileDialog::new().set_title(title).set_file_name(name);
     on_main_thread(app, move || dialog.save_file()).await
+}
+
+/// Asks for a folder.
+pub async fn pick_folder<R: Runtime>(app: &AppHandle<R>, title: &str) -> CommandResult<Option<PathBuf>> {
+    if let Some(folder) = std::env::var_os(FOLDER_ENV) {
+        return Ok(Some(folder.into()));
+    }
+    let dialog = rfd::FileDialog::new().set_title(title);
+    on_main_thread(app, move || dialog.pick_folder()).await
 }
 
 async fn on_main_thread<R: Runtime, T: Send + 'static>(

@@ -7,6 +7,7 @@ mod dialogs;
 pub mod error;
 mod logging;
 pub mod models;
+pub mod startup;
 pub mod state;
 
 use std::process::ExitCode;
@@ -18,6 +19,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_opener::OpenerExt;
 
+use crate::startup::Startup;
 use crate::state::{AppPaths, AppState};
 
 /// How the app was started.
@@ -53,6 +55,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::import_conversation,
         commands::open_external,
         commands::open_log,
+        commands::backup_conversations,
+        startup::startup_problem,
+        startup::recover_startup,
         models::models_overview,
         models::download_model,
         models::pause_download,
@@ -85,19 +90,60 @@ pub fn run(launch: Launch) -> ExitCode {
                 let _ = app.emit(&format!("menu://{id}"), ());
             }
         })
-        .setup(move |app| setup(app, launch).map_err(Into::into));
-    match builder.run(tauri::generate_context!()) {
-        Ok(()) => ExitCode::SUCCESS,
+        // Tauri panics when setup returns an error, so a failure is shown here and ends the app.
+        .setup(move |app| {
+            if let Err(error) = setup(app, launch) {
+                could_not_start(&error);
+                std::process::exit(1);
+            }
+            Ok(())
+        });
+    match builder.build(tauri::generate_context!()) {
+        Ok(app) => {
+            app.run(|app, event| {
+                if let tauri::RunEvent::Exit = event {
+                    close_store(app);
+                }
+            });
+            ExitCode::SUCCESS
+        }
         Err(error) => {
-            tracing::error!("the app stopped: {error}");
-            eprintln!("Gemma Desk could not start: {error}");
-            let _ = rfd::MessageDialog::new()
-                .set_level(rfd::MessageLevel::Error)
-                .set_title("Gemma Desk could not start")
-                .set_description(error.to_string())
-                .show();
+            could_not_start(&error.to_string());
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Says in a native dialog (and on stderr and in the log) why the app cannot start.
+fn could_not_start(error: &str) {
+    tracing::error!("the app could not start: {error}");
+    eprintln!("Gemma Desk could not start: {error}");
+    let _ = rfd::MessageDialog::new()
+        .set_level(rfd::MessageLevel::Error)
+        .set_title("Gemma Desk could not start")
+        .set_description(error)
+        .show();
+}
+
+/// How long quitting waits for the conversations to be checkpointed and closed.
+const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// On quit: stops the reply in progress and closes the store, which checkpoints its WAL into the
+/// database file, so that the file alone holds every conversation.
+fn close_store<R: Runtime>(app: &AppHandle<R>) {
+    let Some(state) = app.try_state::<AppState>() else { return };
+    state.chat.stop();
+    let store = state.chat.store().clone();
+    let (closed, finished) = std::sync::mpsc::channel();
+    // Waited for on this thread with a plain channel: the event loop's thread has no Tokio
+    // reactor for a timer.
+    tauri::async_runtime::spawn(async move {
+        let _ = closed.send(store.close().await);
+    });
+    match finished.recv_timeout(CLOSE_TIMEOUT) {
+        Ok(Ok(())) => tracing::info!("the conversations were closed"),
+        Ok(Err(error)) => tracing::warn!("the conversations could not be checkpointed on quit: {error}"),
+        Err(_) => tracing::warn!("closing the conversations took longer than {CLOSE_TIMEOUT:?}; left to SQLite's recovery"),
     }
 }
 
@@ -110,35 +156,24 @@ fn setup<R: Runtime>(app: &mut tauri::App<R>, launch: Launch) -> Result<(), Stri
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "starting");
 
     let settings_path = config.join("settings.json");
-    let (settings, warning) = Settings::load(&settings_path);
-    if let Some(warning) = warning {
-        tracing::warn!("{warning}");
+    let (settings, notice) = Settings::load(&settings_path);
+    if let Some(notice) = &notice {
+        tracing::warn!(reset = ?notice.reset, old_file = %notice.old_file.display(), "{}", notice.reason);
     }
     // A model given at start is remembered once it has loaded, like one chosen in the window.
     let startup_model = launch.model.or_else(|| settings.model.clone());
     let worker = WorkerCommand::current_exe(&["worker"]).map_err(|e| format!("cannot find this program: {e}"))?;
     let paths = AppPaths { settings: settings_path, logs };
-    let state = tauri::async_runtime::block_on(AppState::open(paths, settings, worker))?;
-    if let Some(choice) = &startup_model {
-        state.chat.announce_load(choice);
-    }
-    app.manage(state);
+    let startup = Startup::new(paths, settings, notice, worker, startup_model);
+    // A problem is shown by the window, on its recovery screen.
+    tauri::async_runtime::block_on(startup.open(app.handle()));
+    app.manage(startup);
 
     // The window opens only now, so that its first call finds the state in place.
     let window = app.config().app.windows.first().ok_or("tauri.conf.json describes no window")?.clone();
     tauri::WebviewWindowBuilder::from_config(app.handle(), &window)
         .and_then(tauri::WebviewWindowBuilder::build)
         .map_err(|e| format!("cannot open the window: {e}"))?;
-
-    if let Some(choice) = startup_model {
-        // Loads while the window opens; the window follows the engine's status until ready.
-        let app = app.handle().clone();
-        tauri::async_runtime::spawn(async move {
-            if let Err(error) = commands::load_model(app.state::<AppState>(), choice).await {
-                tracing::warn!("the chosen model did not load: {}", error.message);
-            }
-        });
-    }
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! What the running app holds: the chat (store + engine), the settings and where things are.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -8,8 +8,10 @@ use gemma_desk_chat::{Chat, EngineTuning, ModelChoice};
 use gemma_desk_engine::{WorkerCommand, probe_devices};
 use gemma_desk_models::fit::ModelShape;
 use gemma_desk_models::{Catalog, Downloads, Hardware, Library};
-use gemma_desk_settings::{Settings, SettingsError};
-use gemma_desk_store::{DatabaseLock, Store};
+use gemma_desk_settings::{Settings, SettingsError, SettingsNotice};
+use gemma_desk_store::{DatabaseLock, Store, StoreError};
+
+use crate::startup::StartupProblem;
 
 /// Where the app keeps its files.
 #[derive(Debug, Clone)]
@@ -31,6 +33,8 @@ pub struct AppState {
     pub data_dir: PathBuf,
     /// The models: catalog, installed ones, downloads and the hardware they run on.
     pub models: Models,
+    /// What loading the settings file repaired, for the window to say.
+    pub settings_notice: Option<SettingsNotice>,
     /// Held for the app's life so that a second app cannot write the same conversations.
     _data_lock: DatabaseLock,
 }
@@ -53,13 +57,23 @@ impl Models {
         self.hardware
             .get_or_init(|| async {
                 let probe = self.device_probe.clone();
-                let devices = tokio::task::spawn_blocking(move || probe_devices(&probe, Duration::from_secs(30)))
-                    .await
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
-                if let Err(death) = &devices {
-                    tracing::warn!("the GPU check failed, so models run on the CPU: {death}");
-                }
-                Hardware::probe(devices.map_err(|death| format!("the GPU check failed: {death}")))
+                // The GPU check runs in a child process, and the memory speed is measured: both
+                // off the async threads.
+                let hardware = tokio::task::spawn_blocking(move || {
+                    let devices = probe_devices(&probe, Duration::from_secs(30));
+                    if let Err(death) = &devices {
+                        tracing::warn!("the GPU check failed, so models run on the CPU: {death}");
+                    }
+                    Hardware::probe(devices.map_err(|death| format!("the GPU check failed: {death}")))
+                });
+                let hardware =
+                    hardware.await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+                tracing::info!(
+                    cores = hardware.cpu_cores,
+                    memory_read_gb_per_s = hardware.memory_read_bytes_per_second / 1e9,
+                    "hardware probed"
+                );
+                hardware
             })
             .await
     }
@@ -72,22 +86,37 @@ impl Models {
 
 impl AppState {
     /// Opens the conversations in the data folder the settings name (or the platform's), locks
-    /// it against a second app, and readies an engine that is started with `worker`.
-    pub async fn open(paths: AppPaths, settings: Settings, worker: WorkerCommand) -> Result<AppState, String> {
+    /// it against a second app, and readies an engine that is started with `worker`. What keeps
+    /// the conversations from opening is a [`StartupProblem`] for the recovery screen.
+    pub async fn open(paths: AppPaths, settings: Settings, worker: WorkerCommand) -> Result<AppState, StartupProblem> {
+        let problem = |message: String, data_dir: Option<&Path>, damaged_file: Option<PathBuf>| StartupProblem {
+            message,
+            data_dir: data_dir.map(Path::to_path_buf),
+            damaged_file,
+        };
         let data_dir = match &settings.data_dir {
             Some(dir) => dir.clone(),
-            None => Store::default_data_dir()
-                .ok_or("no data folder could be found for this user; set one in the settings")?,
+            None => Store::default_data_dir().ok_or_else(|| {
+                problem("no data folder could be found for this user; choose one".into(), None, None)
+            })?,
         };
-        let data_lock = DatabaseLock::acquire(&Store::database_in(&data_dir)).map_err(|error| error.to_string())?;
-        let store = Store::open(&data_dir).await.map_err(|error| error.to_string())?;
+        let database = Store::database_in(&data_dir);
+        let data_lock =
+            DatabaseLock::acquire(&database).map_err(|error| problem(error.to_string(), Some(&data_dir), None))?;
+        let store = Store::open(&data_dir).await.map_err(|error| {
+            // The file itself is the problem (not the folder, the disk or another app): it can
+            // be set aside.
+            let damaged = matches!(error, StoreError::NotOurs { .. } | StoreError::Migrate(_) | StoreError::Database(_))
+                && database.is_file();
+            problem(error.to_string(), Some(&data_dir), damaged.then(|| database.clone()))
+        })?;
         if store.recovered_replies() > 0 {
             tracing::warn!(
                 count = store.recovered_replies(),
                 "replies cut short by the last exit were marked interrupted"
             );
         }
-        let catalog = Catalog::load().map_err(|error| error.to_string())?;
+        let catalog = Catalog::load().map_err(|error| problem(error.to_string(), Some(&data_dir), None))?;
         let device_probe = WorkerCommand { program: worker.program.clone(), args: vec!["devices".into()] };
         let models = Models {
             catalog,
@@ -97,7 +126,15 @@ impl AppState {
             device_probe,
         };
         let chat = Chat::new(store, worker);
-        Ok(AppState { chat, settings: Mutex::new(settings), paths, data_dir, models, _data_lock: data_lock })
+        Ok(AppState {
+            chat,
+            settings: Mutex::new(settings),
+            paths,
+            data_dir,
+            models,
+            settings_notice: None,
+            _data_lock: data_lock,
+        })
     }
 
     /// The settings now.

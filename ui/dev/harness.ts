@@ -44,6 +44,8 @@ const state: AppView = {
     : { state: 'ready', choice: { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, info: null, error: null, failure: null },
   data_dir: '/home/me/.local/share/gemma-desk',
   log_file: '/home/me/.local/share/gemma-desk/gemma-desk.log',
+  max_message_chars: 100_000,
+  settings_notice: null,
 };
 const conversations = [
   conversation(3, { title: 'Sorting in Rust', updated_at: 3000 }),

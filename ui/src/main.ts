@@ -1,6 +1,7 @@
 import { mount } from 'svelte';
 import './app.css';
 import App from './App.svelte';
+import Recovery from './lib/components/startup/Recovery.svelte';
 import { ipc } from './lib/ipc';
 import { AppStore } from './lib/stores/app.svelte';
 import { ChatStore } from './lib/stores/chat.svelte';
@@ -16,6 +17,17 @@ if (location.hash === '#bench-stream') {
   // The benchmark page: the real chat view fed by a synthetic stream, no IPC at all.
   import('./bench/run').then(({ mountBench }) => mountBench(target));
 } else {
+  void start();
+}
+
+/** The app, or the recovery screen first when the conversations could not be opened. */
+async function start(): Promise<void> {
+  const problem = await ipc.startupProblem().catch(() => null);
+  if (problem) {
+    // Once recovered, the page starts again and finds the app's state open.
+    mount(Recovery, { target, props: { ipc, problem, onRecovered: () => location.reload() } });
+    return;
+  }
   const toasts = new ToastStore();
   const conversations = new ConversationsStore(ipc);
   const chat = new ChatStore(ipc, {

@@ -2,6 +2,7 @@
 //! test model. Shared by the `commands` and `replies` test binaries; each uses part of it.
 #![allow(dead_code)]
 
+use gemma_desk_app::startup::Startup;
 use gemma_desk_app::state::{AppPaths, AppState};
 use gemma_desk_settings::Settings;
 use gemma_desk_engine::WorkerCommand;
@@ -35,6 +36,24 @@ impl TestApp {
         }
         let app = gemma_desk_app::with_commands(mock_builder()).build(mock_context(noop_assets())).unwrap();
         app.manage(state);
+        let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
+        TestApp { _app: app, window, dir }
+    }
+
+    /// An app started as the real one starts: its settings file in `dir/config` (written first
+    /// when `settings` is given) names the data folder, and the conversations are opened through
+    /// [`Startup`], which keeps a problem for the recovery screen instead of failing.
+    pub fn start_through_startup(dir: tempfile::TempDir, settings: Option<&Settings>) -> TestApp {
+        let paths = AppPaths { settings: dir.path().join("config/settings.json"), logs: dir.path().join("logs") };
+        if let Some(settings) = settings {
+            settings.save(&paths.settings).unwrap();
+        }
+        let (settings, notice) = Settings::load(&paths.settings);
+        let worker = WorkerCommand { program: env!("CARGO_BIN_EXE_gemma-desk").into(), args: vec!["worker".into()] };
+        let app = gemma_desk_app::with_commands(mock_builder()).build(mock_context(noop_assets())).unwrap();
+        let startup = Startup::new(paths, settings, notice, worker, None);
+        tauri::async_runtime::block_on(startup.open(app.handle()));
+        app.manage(startup);
         let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default()).build().unwrap();
         TestApp { _app: app, window, dir }
     }

@@ -61,5 +61,5 @@ fn a_second_app_on_the_same_data_folder_is_refused() {
     let Err(error) = tauri::async_runtime::block_on(AppState::open(paths, settings, worker)) else {
         panic!("the second app opened the same conversations")
     };
-    assert!(error.contains("already using"), "{error}");
+    assert!(error.message.contains("already using"), "{error:?}");
 }

@@ -8,5 +8,6 @@ mod contract;
 mod conversations;
 mod invalid;
 mod models;
+mod startup;
 
 pub use app::{TestApp, channel, test_model};

@@ -4,6 +4,7 @@ import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
 import type {
   AppView,
+  BackupDone,
   BranchMessage,
   ChatEvent,
   Conversation,
@@ -19,8 +20,10 @@ import type {
   ModelsOverview,
   OpenConversation,
   Progress,
+  Recovery,
   SearchHit,
   Settings,
+  StartupProblem,
 } from './types';
 
 // Every code Rust can send, as a value. A Record over the generated union: a code added in Rust
@@ -149,6 +152,9 @@ export const ipc = {
   importConversation: () => call<Conversation | null>('import_conversation'),
   openExternal: (url: string) => call<null>('open_external', { url }),
   openLog: () => call<null>('open_log'),
+  backupConversations: () => call<BackupDone | null>('backup_conversations'),
+  startupProblem: () => call<StartupProblem | null>('startup_problem'),
+  recoverStartup: (recovery: Recovery) => call<StartupProblem | null>('recover_startup', { recovery }),
 
   /** Listens to the shell's menu events; resolves to a function that stops listening. */
   onMenu: async (handler: (event: MenuEvent) => void): Promise<UnlistenFn> => {
@@ -188,6 +194,9 @@ export const COMMANDS = [
   'import_conversation',
   'open_external',
   'open_log',
+  'backup_conversations',
+  'startup_problem',
+  'recover_startup',
   'models_overview',
   'download_model',
   'pause_download',

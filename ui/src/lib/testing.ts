@@ -28,6 +28,7 @@ export function appView(fields: Partial<AppView> = {}): AppView {
     log_file: '/home/me/.local/share/gemma-desk/gemma-desk.log',
     // MAX_TEXT_CHARS in the chat crate.
     max_message_chars: 100_000,
+    settings_notice: null,
     ...fields,
   };
 }
@@ -94,7 +95,7 @@ export function entry(m: Message, siblingIndex = 1, siblingCount = 1): BranchMes
 const GB = 1024 ** 3;
 
 export function hardware(fields: Partial<Hardware> = {}): Hardware {
-  return { ram_total: 16 * GB, ram_available: 9 * GB, cpu: 'AMD Ryzen 7 5800U', cpu_threads: 16, gpus: [], gpu_problem: null, ...fields };
+  return { ram_total: 16 * GB, ram_available: 9 * GB, cpu: 'AMD Ryzen 7 5800U', cpu_threads: 16, cpu_cores: 8, memory_read_bytes_per_second: 40e9, decode_bytes_per_second_seen: null, gpus: [], gpu_problem: null, ...fields };
 }
 
 export function fit(model: string, fields: Partial<Fit> = {}): Fit {

@@ -18,7 +18,15 @@ export type AppError = {
 /**
  * Everything the window needs to start.
  */
-export type AppView = { version: string, settings: Settings, builtin_presets: Array<Preset>, sampling_defaults: Sampling, engine: EngineStatus, data_dir: string, log_file: string, };
+export type AppView = { version: string, settings: Settings, builtin_presets: Array<Preset>, sampling_defaults: Sampling, engine: EngineStatus, data_dir: string, log_file: string,
+  /**
+   * The most characters (Unicode scalar values, as Rust counts them) one message may hold.
+   */
+  max_message_chars: number,
+  /**
+   * What loading the settings file repaired, to say once.
+   */
+  settings_notice: SettingsNotice | null, };
 
 /**
  * A file attached to a message (an image or an audio clip), stored once by content.
@@ -64,6 +72,23 @@ export type Attachment = {
    * When it was added.
    */
   created_at: number, };
+
+/**
+ * What a backup wrote, for the window to say.
+ */
+export type BackupDone = {
+  /**
+   * The copy of the database.
+   */
+  database: string,
+  /**
+   * Its attachments folder.
+   */
+  attachments: string,
+  /**
+   * How many conversations it holds.
+   */
+  conversations: number, };
 
 /**
  * A message of the current branch, with its place among its siblings ("2 / 3").
@@ -374,6 +399,21 @@ export type Hardware = {
    * Its logical cores.
    */
   cpu_threads: number,
+  /**
+   * Its physical cores: the threads llama.cpp decodes with by default.
+   */
+  cpu_cores: number,
+  /**
+   * How fast its cores together read memory, in bytes per second, measured at the probe:
+   * what bounds decoding on the CPU.
+   */
+  memory_read_bytes_per_second: number,
+  /**
+   * The bytes of weights per second decoding has really read here: the median over recent
+   * replies of their tokens per second times their model's bytes per token. `None` before the
+   * first reply.
+   */
+  decode_bytes_per_second_seen: number | null,
   /**
    * The GPUs llama.cpp can offload to.
    */
@@ -810,6 +850,11 @@ export type Recommendation = {
 export type Recommendations = { text: Recommendation, vision: Recommendation, voice: Recommendation, };
 
 /**
+ * A way out of a [`StartupProblem`].
+ */
+export type Recovery = "retry" | "other_folder" | "set_aside" | "quit";
+
+/**
  * The figures of a generated reply.
  */
 export type ReplyStats = {
@@ -987,9 +1032,45 @@ export type Settings = {
   hf_token: string | null, };
 
 /**
+ * What loading the settings file had to repair, for the window to say once.
+ */
+export type SettingsNotice = {
+  /**
+   * The settings that fell back to their defaults, by their names in the file
+   * (`context_size`, `sampling.temperature`, `custom_presets[2]`); empty when the whole file
+   * could not be read.
+   */
+  reset: Array<string>,
+  /**
+   * What was wrong, in words.
+   */
+  reason: string,
+  /**
+   * Where the old file is kept.
+   */
+  old_file: string, };
+
+/**
  * Where an installed model came from.
  */
 export type Source = "catalog" | "copied" | "linked";
+
+/**
+ * Why the conversations could not be opened, as the recovery screen shows it.
+ */
+export type StartupProblem = {
+  /**
+   * What went wrong and what it means, in words.
+   */
+  message: string,
+  /**
+   * The data folder that was being opened, when there is one.
+   */
+  data_dir: string | null,
+  /**
+   * The database file that can be set aside, when the file itself is the problem.
+   */
+  damaged_file: string | null, };
 
 /**
  * Why a reply stopped.
