@@ -3,6 +3,7 @@
 // definitions are gathered from the whole message first, so that a reference link still finds a
 // definition that lives in another run. Linear in the length of the message.
 import { isFenced, splitBlocks } from './blocks';
+import { plainParts } from '../plain-parts';
 import { MAX_BLOCK, MAX_DEPTH, MAX_FENCE, MAX_ITEMS, MAX_RUN, measureBlock } from './limits';
 
 export interface Piece {
@@ -15,27 +16,6 @@ export interface Plan {
   pieces: Piece[];
   /** The link definition lines of the whole message, for every run to resolve references by. */
   definitions: string[];
-}
-
-/** Plain text is laid out in parts of about this size, so that no part is slow to lay out. */
-const PLAIN_PART = 16 * 1024;
-
-/** Cuts plain text into parts of at most PLAIN_PART, at a line end or a space where there is one. */
-function plainParts(text: string): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  while (text.length - start > PLAIN_PART) {
-    let end = text.lastIndexOf('\n', start + PLAIN_PART);
-    if (end <= start) end = text.lastIndexOf(' ', start + PLAIN_PART);
-    if (end <= start) {
-      end = start + PLAIN_PART;
-      if (/[\uD800-\uDBFF]/.test(text[end - 1])) end--; // never split a surrogate pair
-    } else end++;
-    parts.push(text.slice(start, end));
-    start = end;
-  }
-  parts.push(text.slice(start));
-  return parts;
 }
 
 /** The pieces of `source`, in order; joined, their sources are `source` again. */
