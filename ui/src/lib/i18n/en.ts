@@ -284,7 +284,7 @@ export const en = {
   'settings.backup': 'Back up conversations…',
   'settings.backingUp': 'Backing up…',
   'settings.backupNote': 'Writes a complete copy of every conversation and its attachments, also while a reply is being written. The README says how to restore it.',
-  'settings.backupDone': 'Backed up {count} conversations to {file}.',
+  'settings.backupDone': 'Conversations backed up ({count} in all) to {file}.',
 } as const;
 
 export type MessageKey = keyof typeof en;
