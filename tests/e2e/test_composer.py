@@ -64,9 +64,10 @@ def digits(text):
 
 
 def test_esc_right_after_enter_stops_the_reply(start_app, home, model):
-    """Esc pressed in the same breath as Enter reaches the shell before the engine has said
-    `started`; the shell stops the turn in progress whenever the stop arrives. It was ignored in
-    2 runs of 3, so three runs here."""
+    """Esc pressed in the same breath as Enter can reach the shell before `send_message` has taken
+    the turn; the window keeps it until `started` says the shell has. It was ignored in 2 runs of
+    3 at first and in 1 run of 3 in CI once the shell kept stops for turns it had taken, so three
+    runs here."""
     app = start(start_app, home, model, "esc-after-enter", 64)
     # Once to load the model: the stops below then land on a turn, not on a model load.
     new_chat(app)

@@ -126,6 +126,8 @@ export class ChatStore {
   /** Why the engine died, for replies that came back interrupted in this session. */
   readonly deaths = new SvelteMap<number, string>();
 
+  /** A stop pressed before `started`, sent when it comes. */
+  private stopAsked = false;
   private pending = '';
   private frame: number | null = null;
   /** When the running request was made (the moment Stop replaced Send). */
@@ -197,12 +199,19 @@ export class ChatStore {
   }
 
   /**
-   * Stops the running reply. Busy from the moment the request is made, so a stop right after
-   * Enter goes to the shell at once, before the engine has said `started`: the shell stops the
-   * turn in progress whenever the stop arrives, so it is sent once and never again on later events.
+   * Stops the running reply. Busy from the moment the request is made, but the shell only knows
+   * the turn once it has taken it, which it says with `started`: a stop pressed before that (Esc in
+   * the same breath as Enter) could reach the shell first and stop nothing, so it is kept and sent
+   * when `started` comes. From then on the shell stops the turn whenever the stop arrives, even
+   * before its reply has begun.
    */
   async stop(): Promise<void> {
-    if (this.busy) await this.ipc.stopReply();
+    if (!this.busy) return;
+    if (this.streamReplyId === null) {
+      this.stopAsked = true;
+      return;
+    }
+    await this.ipc.stopReply();
   }
 
   /** Stop clicked with a pointer: ignored in the first STOP_CLICK_GUARD_MS of the reply. */
@@ -237,6 +246,7 @@ export class ChatStore {
     this.streamReplyId = null;
     this.streamText = '';
     this.pending = '';
+    this.stopAsked = false;
     let finished = false;
     try {
       const reply = await start((event) => {
@@ -260,6 +270,10 @@ export class ChatStore {
       case 'started':
         this.streamReplyId = event.reply.id;
         this.streamText = event.reply.content;
+        if (this.stopAsked) {
+          this.stopAsked = false;
+          void this.ipc.stopReply();
+        }
         if (this.phase !== 'loading') this.phase = 'prompt';
         if (this.showing(conversationId)) this.placeStarted(mode, event.user, event.reply);
         if (event.user) this.hooks.onQuestionStored?.(conversationId);

@@ -184,7 +184,7 @@ describe('the streaming reply', () => {
     expect(onError.mock.calls[0][0].code).toBe('busy');
   });
 
-  it('sends the stop at once when it comes right after the send, before the engine says started (issue 10)', async () => {
+  it('keeps a stop pressed right after the send until the shell has taken the turn (issue 10)', async () => {
     let emit!: (event: ChatEvent) => void;
     const { ipc, user } = chatIpc((onEvent) => {
       emit = onEvent;
@@ -195,19 +195,43 @@ describe('the streaming reply', () => {
     void chat.send('hi');
     expect(chat.busy, 'busy from the moment the send is invoked').toBe(true);
     void chat.stop();
-    expect(ipc.stopReply, 'no waiting for started: the shell stops the turn in progress').toHaveBeenCalledTimes(1);
-    emit({ event: 'loading' });
+    expect(ipc.stopReply, 'before started the shell may not have the turn yet').not.toHaveBeenCalled();
     emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    expect(ipc.stopReply, 'sent once the shell has the turn').toHaveBeenCalledTimes(1);
+    emit({ event: 'loading' });
     emit({ event: 'token', text: 'x' });
     expect(ipc.stopReply, 'the stop is not sent again on later events').toHaveBeenCalledTimes(1);
   });
 
+  it('forgets a stop kept for a turn that never started', async () => {
+    let emit!: (event: ChatEvent) => void;
+    let calls = 0;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      calls += 1;
+      return calls === 1 ? Promise.reject({ code: 'no_model', message: 'no model' }) : new Promise(() => {});
+    });
+    const chat = new ChatStore(ipc, {}, manualFrames());
+    await chat.open(1);
+    const first = chat.send('hi');
+    void chat.stop();
+    await first;
+    void chat.send('again');
+    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    expect(ipc.stopReply, 'the stop belonged to the turn that failed').not.toHaveBeenCalled();
+  });
+
   it('ignores a pointer click on Stop right after Send, the second click of a double-click (issue 10)', async () => {
     let now = 1000;
-    const { ipc } = chatIpc(() => new Promise(() => {}));
+    let emit!: (event: ChatEvent) => void;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise(() => {});
+    });
     const chat = new ChatStore(ipc, {}, manualFrames(), () => now);
     await chat.open(1);
     void chat.send('hi');
+    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
     now += 120;
     await chat.stopFromPointer();
     expect(ipc.stopReply, 'a double-click on Send must not stop the reply it started').not.toHaveBeenCalled();
