@@ -228,7 +228,7 @@ impl Settings {
                 if reset.is_empty() {
                     return (settings, None);
                 }
-                (settings, reset, "some settings were not valid".to_owned())
+                (settings, reset, "the file held values for them that are not valid".to_owned())
             }
             Err(reason) => (Settings::default(), Vec::new(), reason),
         };
