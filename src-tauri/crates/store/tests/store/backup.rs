@@ -10,10 +10,16 @@ async fn after_close_the_database_file_alone_holds_every_conversation() {
     let (dir, store) = open_store().await;
     let chat = new_conversation(&store, 1).await;
     store.add_message(chat.id, None, Role::User, "kept in the main file", 2).await.unwrap();
+    // A reader beside it (`gemma-desk-cli history` while the app runs) keeps the database open, so
+    // SQLite's own checkpoint on the last close does not happen: only the writer's close can empty
+    // the WAL.
+    let beside = Store::open_database_in_use(&Store::database_in(dir.path())).await.unwrap();
+    assert_eq!(beside.current_branch(chat.id).await.unwrap().len(), 1);
     store.close().await.unwrap();
 
     let wal = dir.path().join("gemma-desk.sqlite3-wal");
     assert!(std::fs::metadata(&wal).map_or(true, |meta| meta.len() == 0), "the WAL was checkpointed and emptied");
+    beside.close().await.unwrap();
     let copy = tempfile::tempdir().unwrap();
     std::fs::copy(Store::database_in(dir.path()), Store::database_in(copy.path())).unwrap();
     let copied = Store::open(copy.path()).await.unwrap();
