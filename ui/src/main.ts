@@ -4,6 +4,7 @@ import App from './App.svelte';
 import Recovery from './lib/components/startup/Recovery.svelte';
 import { ipc } from './lib/ipc';
 import { AppStore } from './lib/stores/app.svelte';
+import { AttachmentsStore } from './lib/stores/attachments.svelte';
 import { ChatStore } from './lib/stores/chat.svelte';
 import { ConversationsStore } from './lib/stores/conversations.svelte';
 import { ModelsStore } from './lib/stores/models.svelte';
@@ -30,13 +31,18 @@ async function start(): Promise<void> {
   }
   const toasts = new ToastStore();
   const conversations = new ConversationsStore(ipc);
+  const attachments = new AttachmentsStore(ipc, {
+    onRefused: (title, text) => toasts.show(text, { kind: 'warning', title, ms: 8000 }),
+    onError: (error) => toasts.error(error),
+  });
   const chat = new ChatStore(ipc, {
     onNotice: (message) => toasts.show(message),
     onError: (error) => toasts.error(error),
     onQuestionStored: () => void conversations.load().catch(() => {}),
     onFinished: () => void conversations.load().catch(() => {}),
+    onImagesSent: (ids) => attachments.sent(ids),
   });
   const app = new AppStore(ipc);
   const models = new ModelsStore(ipc);
-  mount(App, { target, props: { stores: { ipc, app, conversations, chat, models, toasts } } });
+  mount(App, { target, props: { stores: { ipc, app, conversations, chat, models, toasts, attachments } } });
 }

@@ -1,6 +1,7 @@
 import { mount } from 'svelte';
 import { AppError, type Ipc } from '../lib/ipc';
 import { AppStore } from '../lib/stores/app.svelte';
+import { AttachmentsStore } from '../lib/stores/attachments.svelte';
 import { ChatStore } from '../lib/stores/chat.svelte';
 import { ConversationsStore } from '../lib/stores/conversations.svelte';
 import { ModelsStore } from '../lib/stores/models.svelte';
@@ -31,12 +32,12 @@ function benchIpc(): Ipc {
     appState: async () => state,
     listConversations: async () => [conversation(1, { title: 'Streaming benchmark' })],
     openConversation: async (id) => ({ conversation: conversation(id, { title: 'Streaming benchmark' }), branch }),
-    sendMessage: (_id, _text, onEvent: (event: ChatEvent) => void) =>
+    sendMessage: (_id, _text, _images, onEvent: (event: ChatEvent) => void) =>
       new Promise<Message>((resolve) => {
         const tokens = syntheticTokens(RATE * SECONDS);
         const user = message(2, { role: 'user', content: 'Again, please.', parent_id: 1 });
         const reply = message(3, { role: 'assistant', content: '', status: 'streaming', parent_id: 2 });
-        onEvent({ event: 'started', user, reply });
+        onEvent({ event: 'started', user, user_attachments: [], reply });
         const started = performance.now();
         let sent = 0;
         const timer = setInterval(() => {
@@ -112,5 +113,6 @@ export function mountBench(target: HTMLElement): void {
   const chat = new ChatStore(ipc, { onError: (error) => toasts.error(error) });
   const app = new AppStore(ipc);
   const models = new ModelsStore(ipc);
-  mount(Bench, { target, props: { stores: { ipc, app, conversations, chat, models, toasts } } });
+  const attachments = new AttachmentsStore(ipc);
+  mount(Bench, { target, props: { stores: { ipc, app, conversations, chat, models, toasts, attachments } } });
 }

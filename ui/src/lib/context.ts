@@ -2,6 +2,7 @@
 import { getContext, setContext } from 'svelte';
 import type { Ipc } from './ipc';
 import type { AppStore } from './stores/app.svelte';
+import type { AttachmentsStore } from './stores/attachments.svelte';
 import type { ChatStore } from './stores/chat.svelte';
 import type { ConversationsStore } from './stores/conversations.svelte';
 import type { ModelsStore } from './stores/models.svelte';
@@ -14,6 +15,7 @@ export interface Stores {
   chat: ChatStore;
   models: ModelsStore;
   toasts: ToastStore;
+  attachments: AttachmentsStore;
 }
 
 const KEY = Symbol('stores');
@@ -24,4 +26,9 @@ export function provideStores(stores: Stores): void {
 
 export function useStores(): Stores {
   return getContext<Stores>(KEY);
+}
+
+/** The context that holds `stores`, for mounting a component on its own (tests). */
+export function storesContext(stores: Stores): Map<symbol, Stores> {
+  return new Map([[KEY, stores]]);
 }

@@ -46,6 +46,18 @@ describe('toasts for failures', () => {
     vi.useRealTimers();
   });
 
+  it('offer a model that can see when images were sent to one that cannot', () => {
+    const toasts = new ToastStore();
+    const showModels = vi.fn();
+    toasts.handle({ models: showModels });
+    toasts.error(new AppError('cannot_see', 'gemma-3-1b-it cannot see images: switch to a vision model'));
+    const [toast] = toasts.items;
+    expect(toast).toMatchObject({ title: 'This model cannot see images', text: 'gemma-3-1b-it cannot see images: switch to a vision model' });
+    expect(toast.action?.label).toBe('Choose a model');
+    toast.action?.run();
+    expect(showModels, 'the same place no_model leads to').toHaveBeenCalledOnce();
+  });
+
   it('give panels the same buttons as the toasts', () => {
     const toasts = new ToastStore();
     const openSettings = vi.fn();

@@ -11,7 +11,8 @@ export type Severity = 'info' | 'warning' | 'error';
  * What the window can do about a failure; whoever shows errors (the toasts) is handed one
  * handler per action by the app.
  * - `engine_settings`: a smaller context, fewer GPU layers (Settings).
- * - `models`: another model, or the projector published with this one (Settings → Models).
+ * - `models`: another model (one that can see, for images), or the projector published with this
+ *   one (Settings → Models).
  * - `token`: the Hugging Face token setting, for gated repositories.
  * - `retry`: resume the download or send again (offered only where the caller can).
  */
@@ -28,6 +29,7 @@ const TABLE: Record<ErrorCode, Row> = {
   not_found: { severity: 'warning', title: 'error.not_found' },
   busy: { severity: 'info', title: 'error.busy' },
   no_model: { severity: 'warning', title: 'error.no_model', action: 'models' },
+  cannot_see: { severity: 'warning', title: 'error.cannot_see', action: 'models' },
   engine: { severity: 'error', title: 'error.engine' },
   store: { severity: 'error', title: 'error.store' },
   io: { severity: 'error', title: 'error.io' },

@@ -73,19 +73,46 @@ describe('the IPC module', () => {
       if (cmd !== 'send_message') return null;
       received = args as Record<string, unknown>;
       const channel = received.onEvent;
-      sendOnChannel(channel, 0, { event: 'started', user: message(1), reply: { ...reply, content: '', status: 'streaming' } });
+      sendOnChannel(channel, 0, { event: 'started', user: message(1), user_attachments: [], reply: { ...reply, content: '', status: 'streaming' } });
       sendOnChannel(channel, 2, { event: 'token', text: 'b' });
       sendOnChannel(channel, 1, { event: 'token', text: 'a' });
       sendOnChannel(channel, 3, { event: 'finished', reply, engine_died: null, stop_reason: 'end_of_turn', failure: null });
       return reply;
     });
     const events: ChatEvent[] = [];
-    const result = await ipc.sendMessage(7, 'hello', (event) => events.push(event));
+    const result = await ipc.sendMessage(7, 'hello', [4, 2], (event) => events.push(event));
     expect(received.conversationId).toBe(7);
     expect(received.text).toBe('hello');
+    expect(received.images, 'the attached images, in the order shown').toEqual([4, 2]);
     expect(events.map((e) => e.event)).toEqual(['started', 'token', 'token', 'finished']);
     expect(events.filter((e) => e.event === 'token').map((e) => (e as { text: string }).text).join('')).toBe('ab');
     expect(result).toEqual(reply);
+  });
+
+  it('sends the image commands their contract argument names', async () => {
+    const calls: [string, unknown][] = [];
+    mockIPC((cmd, args) => {
+      calls.push([cmd, args]);
+      return cmd === 'paste_image' ? null : { images: [], refused: [] };
+    });
+    await ipc.attachImages(['/home/me/cat.png', '/home/me/dog.jpg']);
+    await ipc.pickImages();
+    await expect(ipc.pasteImage()).resolves.toBeNull();
+    await ipc.discardImage(3);
+    expect(calls).toEqual([
+      ['attach_images', { paths: ['/home/me/cat.png', '/home/me/dog.jpg'] }],
+      ['pick_images', {}],
+      ['paste_image', {}],
+      ['discard_image', { id: 3 }],
+    ]);
+  });
+
+  it('keeps the cannot_see code, for the toast to offer another model', async () => {
+    mockIPC(() => {
+      throw { code: 'cannot_see', message: 'gemma-3-1b-it cannot see images: switch to a vision model' };
+    });
+    const failure = await ipc.sendMessage(1, '', [1], () => {}).catch((e: unknown) => e);
+    expect(failure).toMatchObject({ code: 'cannot_see' });
   });
 
   it('passes messageId and the channel to regenerate and edit', async () => {

@@ -2,8 +2,10 @@
 // here; the rest of the UI calls these (through the `Ipc` object, which tests can replace).
 import { Channel, invoke } from '@tauri-apps/api/core';
 import { listen, type UnlistenFn } from '@tauri-apps/api/event';
+import { getCurrentWebview, type DragDropEvent } from '@tauri-apps/api/webview';
 import type {
   AppView,
+  Attached,
   BackupDone,
   BranchMessage,
   ChatEvent,
@@ -19,6 +21,7 @@ import type {
   ModelChoice,
   ModelsOverview,
   OpenConversation,
+  PendingImage,
   Progress,
   Recovery,
   SearchHit,
@@ -33,6 +36,7 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   not_found: true,
   busy: true,
   no_model: true,
+  cannot_see: true,
   engine: true,
   store: true,
   io: true,
@@ -136,8 +140,17 @@ export const ipc = {
   searchMessages: (query: string, limit: number) =>
     call<SearchHit[]>('search_messages', { query, limit }),
 
-  sendMessage: (conversationId: number, text: string, onEvent: (e: ChatEvent) => void) =>
-    stream('send_message', { conversationId, text }, onEvent),
+  /** Sends `text` with the attached images `images` (PendingImage ids, in order); `text` may be empty with images. */
+  sendMessage: (conversationId: number, text: string, images: number[], onEvent: (e: ChatEvent) => void) =>
+    stream('send_message', { conversationId, text, images }, onEvent),
+  /** Attaches the image files at `paths` (absolute, at most 10: a native drop). */
+  attachImages: (paths: string[]) => call<Attached>('attach_images', { paths }),
+  /** Attaches the images chosen in the native file dialog. */
+  pickImages: () => call<Attached>('pick_images'),
+  /** Attaches the image on the system clipboard, read natively; null when it holds none. */
+  pasteImage: () => call<PendingImage | null>('paste_image'),
+  /** Forgets an attached image (removed before sending). */
+  discardImage: (id: number) => call<null>('discard_image', { id }),
   regenerateReply: (messageId: number, onEvent: (e: ChatEvent) => void) =>
     stream('regenerate_reply', { messageId }, onEvent),
   editMessage: (messageId: number, text: string, onEvent: (e: ChatEvent) => void) =>
@@ -161,6 +174,14 @@ export const ipc = {
     const stops = await Promise.all(MENU_EVENTS.map((name) => listen(name, () => handler(name))));
     return () => stops.forEach((stop) => stop());
   },
+
+  /**
+   * Listens to files dragged onto the window. Tauri takes drops natively (the page's HTML5 drop
+   * events never fire), so this is the only way to learn the dropped files' paths. Outside Tauri
+   * it rejects.
+   */
+  onDragDrop: async (handler: (event: DragDropEvent) => void): Promise<UnlistenFn> =>
+    getCurrentWebview().onDragDropEvent((event) => handler(event.payload)),
 };
 
 export type Ipc = typeof ipc;
@@ -185,6 +206,10 @@ export const COMMANDS = [
   'restore_conversation',
   'search_messages',
   'send_message',
+  'attach_images',
+  'pick_images',
+  'paste_image',
+  'discard_image',
   'regenerate_reply',
   'edit_message',
   'stop_reply',

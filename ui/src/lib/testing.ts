@@ -1,4 +1,12 @@
 // Records for tests and the development harness.
+import type { Stores } from './context';
+import type { Ipc } from './ipc';
+import { AppStore } from './stores/app.svelte';
+import { AttachmentsStore } from './stores/attachments.svelte';
+import { ChatStore } from './stores/chat.svelte';
+import { ConversationsStore } from './stores/conversations.svelte';
+import { ModelsStore } from './stores/models.svelte';
+import { ToastStore } from './stores/toasts.svelte';
 import type {
   AppView,
   BranchMessage,
@@ -180,4 +188,22 @@ export function modelsOverview(fields: Partial<ModelsOverview> = {}): ModelsOver
     models_dir: '/home/me/.local/share/gemma-desk/models',
     ...fields,
   };
+}
+
+/** Every store over `ipc`, wired to each other as main.ts wires them: for mounting components in tests. */
+export function storesOver(ipc: Ipc): Stores {
+  const toasts = new ToastStore();
+  const attachments = new AttachmentsStore(ipc, {
+    onRefused: (title, text) => toasts.show(text, { kind: 'warning', title }),
+    onError: (error) => toasts.error(error),
+  });
+  const chat = new ChatStore(ipc, { onError: (error) => toasts.error(error), onImagesSent: (ids) => attachments.sent(ids) });
+  return { ipc, app: new AppStore(ipc), conversations: new ConversationsStore(ipc), chat, models: new ModelsStore(ipc), toasts, attachments };
+}
+
+/** A ResizeObserver that observes nothing: jsdom has none, and lays nothing out anyway. */
+export class InertResizeObserver {
+  observe(): void {}
+  unobserve(): void {}
+  disconnect(): void {}
 }

@@ -29,6 +29,19 @@ export type AppView = { version: string, settings: Settings, builtin_presets: Ar
   settings_notice: SettingsNotice | null, };
 
 /**
+ * What attaching a set of files gave: the images, and why the others were refused.
+ */
+export type Attached = {
+  /**
+   * The images now attached.
+   */
+  images: Array<PendingImage>,
+  /**
+   * One message per file refused, naming it.
+   */
+  refused: Array<string>, };
+
+/**
  * A file attached to a message (an image or an audio clip), stored once by content.
  */
 export type Attachment = {
@@ -134,6 +147,10 @@ export type ChatEvent = { "event": "started",
    * The stored user message (`None` when regenerating).
    */
   user: Message | null,
+  /**
+   * The images stored with the user message.
+   */
+  user_attachments: Array<Attachment>,
   /**
    * The reply, status `streaming`.
    */
@@ -299,7 +316,7 @@ export type EngineStatus = {
  * The classes of failure the UI tells apart. `ui/src/lib/errors.ts` has one row for each, and
  * its check fails until a new one has its row.
  */
-export type ErrorCode = "bad_input" | "not_found" | "busy" | "no_model" | "engine" | "out_of_memory" | "unsupported_architecture" | "projector_mismatch" | "gpu_lost" | "store" | "io" | "download" | "unauthorized" | "no_space" | "network" | "hash_mismatch" | "cancelled";
+export type ErrorCode = "bad_input" | "not_found" | "busy" | "no_model" | "cannot_see" | "engine" | "out_of_memory" | "unsupported_architecture" | "projector_mismatch" | "gpu_lost" | "store" | "io" | "download" | "unauthorized" | "no_space" | "network" | "hash_mismatch" | "cancelled";
 
 /**
  * Export formats.
@@ -738,6 +755,31 @@ export type PartialDownload = {
    * Whether the projector was asked for too (unknown for downloads older than the record).
    */
   with_mmproj: boolean | null, };
+
+/**
+ * An image attached to the next message, as the window shows it.
+ */
+export type PendingImage = {
+  /**
+   * Names it in `send_message` and `discard_image`.
+   */
+  id: number,
+  /**
+   * The file's name; none for a pasted image.
+   */
+  name: string | null,
+  /**
+   * Pixels, after the EXIF orientation.
+   */
+  width: number,
+  /**
+   * Pixels, after the EXIF orientation.
+   */
+  height: number,
+  /**
+   * e.g. `image/jpeg`.
+   */
+  media_type: string, };
 
 /**
  * What a download is doing.

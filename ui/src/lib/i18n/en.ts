@@ -81,6 +81,18 @@ export const en = {
   'composer.stop': 'Stop',
   'composer.tooLong': 'The message is too long ({count} of at most {max} characters).',
 
+  'attach.pick': 'Attach images',
+  'attach.images': 'Images attached to the message',
+  'attach.pasted': 'Pasted image',
+  'attach.remove': 'Remove {name}',
+  'attach.removePasted': 'Remove the pasted image',
+  'attach.drop': 'Drop images to attach them',
+  'attach.notAttached': 'Not attached',
+  'attach.tooMany': 'A message carries at most {max} images; {count} more could not be attached.',
+  'attach.enlarge': 'Show {name} enlarged',
+  'attach.enlargePasted': 'Show the pasted image enlarged',
+  'viewer.close': 'Close',
+
   'firstRun.title': 'Welcome to Gemma Desk',
   'firstRun.intro':
     'Gemma Desk runs Google’s Gemma models on this computer. Nothing you type leaves it.',
@@ -243,6 +255,7 @@ export const en = {
   'error.not_found': 'Not found',
   'error.busy': 'A reply is still running',
   'error.no_model': 'No model loaded',
+  'error.cannot_see': 'This model cannot see images',
   'error.engine': 'The engine failed',
   'error.store': 'The conversation store failed',
   'error.io': 'Something went wrong',

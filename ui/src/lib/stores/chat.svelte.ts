@@ -10,7 +10,7 @@
 // frame rate and takes the CPU the engine needs to decode.
 import { SvelteMap } from 'svelte/reactivity';
 import { AppError, type Ipc } from '../ipc';
-import type { BranchMessage, ChatEvent, Conversation, Message } from '../types';
+import type { Attachment, BranchMessage, ChatEvent, Conversation, Message } from '../types';
 
 export type ReplyPhase = 'idle' | 'waiting' | 'loading' | 'prompt' | 'generating';
 
@@ -28,6 +28,8 @@ export interface ChatHooks {
   onQuestionStored?: (conversationId: number) => void;
   /** A reply ended; the conversation's title or time may have changed. */
   onFinished?: (conversationId: number) => void;
+  /** The message carrying the attached images `ids` was stored: the shell no longer holds them. */
+  onImagesSent?: (ids: number[]) => void;
 }
 
 /** Schedules `flush` for the next frame; returns a handle for `cancel`. */
@@ -105,10 +107,10 @@ export function pacedFrames(interval: number, clock: Clock = browserClock): Fram
 
 const streamFrames = pacedFrames(STREAM_INTERVAL_MS);
 
-type Mode = { kind: 'send' } | { kind: 'edit'; messageId: number } | { kind: 'regenerate'; messageId: number };
+type Mode = { kind: 'send'; images: number[] } | { kind: 'edit'; messageId: number } | { kind: 'regenerate'; messageId: number };
 
-function asBranchEntry(message: Message, siblingIndex = 1, siblingCount = 1): BranchMessage {
-  return { message, sibling_index: siblingIndex, sibling_count: siblingCount, attachments: [] };
+function asBranchEntry(message: Message, siblingIndex = 1, siblingCount = 1, attachments: Attachment[] = []): BranchMessage {
+  return { message, sibling_index: siblingIndex, sibling_count: siblingCount, attachments };
 }
 
 export class ChatStore {
@@ -174,11 +176,15 @@ export class ChatStore {
     return message.id === this.streamReplyId ? this.streamText : message.content;
   }
 
-  send(text: string): Promise<Message | null> {
+  /**
+   * Sends `text` with the attached images `images` (their ids, in order; `text` may then be
+   * empty). They stay attached until `started` says the message is stored.
+   */
+  send(text: string, images: number[] = []): Promise<Message | null> {
     const conversation = this.conversation;
     if (!conversation) return Promise.resolve(null);
-    return this.run(conversation.id, { kind: 'send' }, (onEvent) =>
-      this.ipc.sendMessage(conversation.id, text, onEvent),
+    return this.run(conversation.id, { kind: 'send', images }, (onEvent) =>
+      this.ipc.sendMessage(conversation.id, text, images, onEvent),
     );
   }
 
@@ -275,8 +281,9 @@ export class ChatStore {
           void this.ipc.stopReply();
         }
         if (this.phase !== 'loading') this.phase = 'prompt';
-        if (this.showing(conversationId)) this.placeStarted(mode, event.user, event.reply);
+        if (this.showing(conversationId)) this.placeStarted(mode, event.user, event.user_attachments, event.reply);
         if (event.user) this.hooks.onQuestionStored?.(conversationId);
+        if (mode.kind === 'send' && mode.images.length) this.hooks.onImagesSent?.(mode.images);
         break;
       case 'loading':
         this.phase = 'loading';
@@ -295,9 +302,9 @@ export class ChatStore {
     }
   }
 
-  private placeStarted(mode: Mode, user: Message | null, reply: Message): void {
+  private placeStarted(mode: Mode, user: Message | null, userAttachments: Attachment[], reply: Message): void {
     if (mode.kind === 'send') {
-      const added = user ? [asBranchEntry(user), asBranchEntry(reply)] : [asBranchEntry(reply)];
+      const added = user ? [asBranchEntry(user, 1, 1, userAttachments), asBranchEntry(reply)] : [asBranchEntry(reply)];
       this.branch = [...this.branch, ...added];
       return;
     }
@@ -307,7 +314,7 @@ export class ChatStore {
     const count = old ? old.sibling_count + 1 : 1;
     const head = this.branch.slice(0, cut);
     if (mode.kind === 'edit' && user) {
-      this.branch = [...head, asBranchEntry(user, count, count), asBranchEntry(reply)];
+      this.branch = [...head, asBranchEntry(user, count, count, userAttachments), asBranchEntry(reply)];
     } else {
       this.branch = [...head, asBranchEntry(reply, count, count)];
     }

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, type Ipc } from '../ipc';
 import { conversation, entry, message } from '../testing';
-import type { ChatEvent, Message } from '../types';
+import type { Attachment, ChatEvent, Message, PendingImage } from '../types';
+import { AttachmentsStore } from './attachments.svelte';
 import { ChatStore, STOP_CLICK_GUARD_MS, type FrameScheduler } from './chat.svelte';
 import { ConversationsStore, sortConversations } from './conversations.svelte';
 import { ToastStore } from './toasts.svelte';
@@ -71,13 +72,21 @@ function manualFrames(): FrameScheduler & { run: () => void; pending: number } {
   return frames;
 }
 
+function image(id: number): PendingImage {
+  return { id, name: `image-${id}.png`, width: 64, height: 64, media_type: 'image/png' };
+}
+
+function attachment(id: number, messageId: number, name: string | null): Attachment {
+  return { id, message_id: messageId, sha256: String(id).repeat(64).slice(0, 64), media_type: 'image/png', size: 100, width: 64, height: 64, duration_ms: null, name, created_at: 0 };
+}
+
 function chatIpc(reply: (emit: (event: ChatEvent) => void) => Promise<Message>, stored: Message[] = []) {
   const user = message(11, { role: 'user', content: 'hi' });
   return {
     user,
     ipc: {
       openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: stored.map((m) => entry(m)) })),
-      sendMessage: vi.fn((_id: number, _text: string, onEvent: (event: ChatEvent) => void) => reply(onEvent)),
+      sendMessage: vi.fn((_id: number, _text: string, _images: number[], onEvent: (event: ChatEvent) => void) => reply(onEvent)),
       stopReply: vi.fn(async () => null),
     } as unknown as Ipc,
   };
@@ -101,7 +110,7 @@ describe('the streaming reply', () => {
     const sent = chat.send('hi');
     expect(chat.phase).toBe('waiting');
 
-    emit({ event: 'started', user, reply: streaming });
+    emit({ event: 'started', user, user_attachments: [], reply: streaming });
     expect(onQuestionStored, 'the sidebar learns the new title at once').toHaveBeenCalledWith(1);
     expect(chat.phase, 'the prompt is being read').toBe('prompt');
     expect(chat.branch.map((e) => e.message.id)).toEqual([11, 12]);
@@ -134,7 +143,7 @@ describe('the streaming reply', () => {
     void chat.send('hi');
     emit({ event: 'loading' });
     expect(chat.phase).toBe('loading');
-    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'started', user, user_attachments: [], reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
     emit({ event: 'token', text: 'x' });
     expect(chat.phase).toBe('generating');
   });
@@ -142,7 +151,7 @@ describe('the streaming reply', () => {
   it('keeps the partial reply and the cause when the engine dies', async () => {
     const interrupted = message(12, { role: 'assistant', content: 'Partial', status: 'interrupted' });
     const { ipc, user } = chatIpc(async (emit) => {
-      emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+      emit({ event: 'started', user, user_attachments: [], reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
       emit({ event: 'token', text: 'Partial' });
       emit({ event: 'finished', reply: interrupted, engine_died: 'killed by signal 9', stop_reason: 'interrupted', failure: null });
       return interrupted;
@@ -196,7 +205,7 @@ describe('the streaming reply', () => {
     expect(chat.busy, 'busy from the moment the send is invoked').toBe(true);
     void chat.stop();
     expect(ipc.stopReply, 'before started the shell may not have the turn yet').not.toHaveBeenCalled();
-    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'started', user, user_attachments: [], reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
     expect(ipc.stopReply, 'sent once the shell has the turn').toHaveBeenCalledTimes(1);
     emit({ event: 'loading' });
     emit({ event: 'token', text: 'x' });
@@ -217,7 +226,7 @@ describe('the streaming reply', () => {
     void chat.stop();
     await first;
     void chat.send('again');
-    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'started', user, user_attachments: [], reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
     expect(ipc.stopReply, 'the stop belonged to the turn that failed').not.toHaveBeenCalled();
   });
 
@@ -231,7 +240,7 @@ describe('the streaming reply', () => {
     const chat = new ChatStore(ipc, {}, manualFrames(), () => now);
     await chat.open(1);
     void chat.send('hi');
-    emit({ event: 'started', user, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'started', user, user_attachments: [], reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
     now += 120;
     await chat.stopFromPointer();
     expect(ipc.stopReply, 'a double-click on Send must not stop the reply it started').not.toHaveBeenCalled();
@@ -255,11 +264,45 @@ describe('the streaming reply', () => {
     const chat = new ChatStore(ipc, {}, manualFrames());
     await chat.open(1);
     void chat.regenerate(12);
-    emit({ event: 'started', user: null, reply: message(13, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'started', user: null, user_attachments: [], reply: message(13, { role: 'assistant', status: 'streaming', content: '' }) });
     expect(chat.branch.map((e) => [e.message.id, e.sibling_index, e.sibling_count])).toEqual([
       [11, 1, 1],
       [13, 2, 2],
     ]);
+  });
+
+  it('sends the attached images by id, in order, and forgets them once the message is stored', async () => {
+    let emit!: (event: ChatEvent) => void;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise(() => {});
+    });
+    const attachments = new AttachmentsStore(ipc);
+    attachments.add({ images: [image(4), image(2)], refused: [] });
+    const chat = new ChatStore(ipc, { onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
+    await chat.open(1);
+    void chat.send('', attachments.ids);
+    expect(ipc.sendMessage, 'no text is needed beside images').toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function));
+    expect(attachments.ids, 'still shown until the shell has stored the message').toEqual([4, 2]);
+
+    const stored = [attachment(4, user.id, 'cat.png'), attachment(2, user.id, null)];
+    emit({ event: 'started', user, user_attachments: stored, reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    expect(attachments.ids, 'the shell forgot them at started').toEqual([]);
+    expect(chat.branch[0].attachments, 'the question shows its images at once').toEqual(stored);
+  });
+
+  it('keeps the attached images when the send fails before the message is stored', async () => {
+    const { ipc } = chatIpc(async () => {
+      throw { code: 'cannot_see', message: 'gemma-3-1b-it cannot see images: switch to a vision model' };
+    });
+    const attachments = new AttachmentsStore(ipc);
+    attachments.add({ images: [image(1)], refused: [] });
+    const onError = vi.fn();
+    const chat = new ChatStore(ipc, { onError, onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
+    await chat.open(1);
+    await expect(chat.send('what is this?', attachments.ids)).resolves.toBeNull();
+    expect(attachments.ids, 'to send again with a model that can see').toEqual([1]);
+    expect(onError.mock.calls[0][0].code).toBe('cannot_see');
   });
 
   it('switches to a sibling by the ids the shell lists', async () => {
