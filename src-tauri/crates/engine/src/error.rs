@@ -37,6 +37,9 @@ pub enum EngineError {
     /// llama.cpp failed while decoding.
     #[error("llama.cpp failed to decode: {0}")]
     Decode(String),
+    /// An attached image cannot be read, decoded or shown to this model.
+    #[error("{0}")]
+    Media(String),
 }
 
 impl EngineError {
@@ -49,6 +52,7 @@ impl EngineError {
             EngineError::BadRequest(_) => ErrorCode::BadRequest,
             EngineError::PromptTooLong { .. } => ErrorCode::PromptTooLong,
             EngineError::Decode(_) => ErrorCode::DecodeFailed,
+            EngineError::Media(_) => ErrorCode::Media,
         }
     }
 }

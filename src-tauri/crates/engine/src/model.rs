@@ -11,13 +11,14 @@ use llama_cpp_2::mtmd::{MtmdContext, MtmdContextParams};
 
 use crate::error::EngineError;
 use crate::gguf::{GgufInfo, inspect};
+use crate::media::{DEFAULT_IMAGE_TOKENS, IMAGE_TOKEN_BUDGETS, Projector};
 use crate::protocol::LoadOptions;
 use crate::template::ChatTemplate;
 
 /// A model loaded by llama.cpp, with everything needed to prompt it.
 pub struct LoadedModel {
     // Declared before `model`: the projector points into the model and must be freed first.
-    pub(crate) projector: Option<MtmdContext>,
+    pub(crate) projector: Option<Projector>,
     pub(crate) model: LlamaModel,
     pub(crate) gguf: GgufInfo,
     pub(crate) template: ChatTemplate,
@@ -38,15 +39,25 @@ impl LoadedModel {
                 options.model.display()
             )));
         }
-        if let Some(mmproj) = &options.mmproj {
-            let projector = inspect(mmproj)?;
-            if !projector.is_projector {
-                return Err(EngineError::InvalidModel(format!(
-                    "{} is not a projector (mmproj) file: its architecture is {}",
-                    mmproj.display(),
-                    projector.architecture
-                )));
+        let projector_gguf = match &options.mmproj {
+            Some(mmproj) => {
+                let projector = inspect(mmproj)?;
+                if !projector.is_projector {
+                    return Err(EngineError::InvalidModel(format!(
+                        "{} is not a projector (mmproj) file: its architecture is {}",
+                        mmproj.display(),
+                        projector.architecture
+                    )));
+                }
+                Some(projector)
             }
+            None => None,
+        };
+        let image_tokens = options.image_tokens.unwrap_or(DEFAULT_IMAGE_TOKENS);
+        if !IMAGE_TOKEN_BUDGETS.contains(&image_tokens) {
+            return Err(EngineError::BadRequest(format!(
+                "the image-token budget must be one of {IMAGE_TOKEN_BUDGETS:?}, got {image_tokens}"
+            )));
         }
 
         let mut gpu_layers =
@@ -77,9 +88,12 @@ impl LoadedModel {
 
         let model_layers = model.n_layer();
         let template = choose_template(&model, &gguf)?;
-        let projector = match &options.mmproj {
-            Some(mmproj) => Some(load_projector(&model, mmproj, options.threads, gpu_layers > 0)?),
-            None => None,
+        let projector = match (&options.mmproj, &projector_gguf) {
+            (Some(mmproj), Some(gguf)) => {
+                let context = load_projector(&model, mmproj, options.threads, gpu_layers > 0, gguf, image_tokens)?;
+                Some(Projector::new(context, gguf, image_tokens))
+            }
+            _ => None,
         };
         Ok(LoadedModel {
             projector,
@@ -120,7 +134,14 @@ fn load_projector(
     mmproj: &Path,
     threads: Option<u32>,
     use_gpu: bool,
+    gguf: &GgufInfo,
+    image_tokens: u32,
 ) -> Result<MtmdContext, EngineError> {
+    // Gemma 4 spends at most its budget on an image; other projectors choose their own count.
+    let budget = match gguf.projector_type.as_deref() {
+        Some(kind) if kind.starts_with("gemma4") => image_tokens as i32,
+        _ => -1,
+    };
     let path = mmproj
         .to_str()
         .ok_or_else(|| EngineError::InvalidModel(format!("projector path is not valid UTF-8: {}", mmproj.display())))?;
@@ -128,6 +149,7 @@ fn load_projector(
         use_gpu,
         print_timings: false,
         n_threads: threads.map_or_else(crate::session::default_threads, |t| t as i32),
+        image_max_tokens: budget,
         ..MtmdContextParams::default()
     };
     MtmdContext::init_from_file(path, model, &params).map_err(|error| {

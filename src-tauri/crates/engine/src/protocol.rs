@@ -67,6 +67,9 @@ pub struct LoadOptions {
     pub threads: Option<u32>,
     /// Layers to offload to the GPU; all of them when unset and a GPU backend is built in.
     pub gpu_layers: Option<u32>,
+    /// Gemma 4's image-token budget, one of [`crate::IMAGE_TOKEN_BUDGETS`];
+    /// [`crate::DEFAULT_IMAGE_TOKENS`] when unset. Other projectors have a fixed count.
+    pub image_tokens: Option<u32>,
 }
 
 /// What the worker tells the client.
@@ -140,6 +143,8 @@ pub enum ErrorCode {
     PromptTooLong,
     /// llama.cpp failed while decoding.
     DecodeFailed,
+    /// An attached image cannot be read, decoded or shown to this model.
+    Media,
 }
 
 /// Why a reply stopped.
@@ -182,6 +187,12 @@ pub struct ReplyFigures {
     pub prompt_tokens: u32,
     /// Prompt tokens found in the KV cache and not decoded again.
     pub reused_tokens: u32,
+    /// Image tokens among the prompt tokens: reused from the KV cache.
+    #[serde(default)]
+    pub image_tokens_reused: u32,
+    /// Image tokens among the prompt tokens: encoded for this reply.
+    #[serde(default)]
+    pub image_tokens_encoded: u32,
     /// Oldest messages left out because the conversation outgrew the context.
     pub dropped_messages: u32,
     /// Tokens generated.

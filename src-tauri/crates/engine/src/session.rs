@@ -16,7 +16,12 @@
 //! end-of-turn token the next prompt will have after them, which the worker does right after
 //! each reply, while the user reads it: the next turn then starts a fresh group and decodes only
 //! what the user added.
+//!
+//! Images take positions of their own in the sequence ([`Slot::Media`]): each is one group,
+//! decoded by mtmd, reused whole when the same image (by sha256) sits at the same place, and never
+//! cut by a group boundary (see [`crate::media`]).
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::Instant;
 
@@ -27,6 +32,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
 
 use crate::error::EngineError;
+use crate::media::{MediaCache, MediaRef, name_of, unused_marker, with_markers};
 use crate::model::LoadedModel;
 use crate::protocol::{BenchFigures, LoadOptions, ModelInfo, ReplyFigures, StopReason};
 use crate::sampling::SamplingParams;
@@ -63,13 +69,35 @@ pub enum ReplyEvent {
     Notice(String),
 }
 
+/// What one position of a prompt (and of the KV cache) holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// A text token.
+    Token(LlamaToken),
+    /// Position `offset` of the image the session knows as `media` (see [`Session::media_id`]),
+    /// its begin and end tokens included; offset 0 starts it.
+    Media { media: u32, offset: u32 },
+}
+
+/// A prompt ready to decode: its positions, and where its images are.
+struct Prompt {
+    slots: Vec<Slot>,
+    images: Vec<PromptImage>,
+}
+
+struct PromptImage {
+    start: usize,
+    positions: usize,
+    image_tokens: usize,
+}
+
 /// One model context and the tokens its KV cache holds.
 pub struct Session<'m> {
     model: &'m LoadedModel,
     context: LlamaContext<'m>,
     batch: LlamaBatch<'static>,
-    /// The tokens at positions `0..cached.len()` of sequence 0 in the KV cache.
-    cached: Vec<LlamaToken>,
+    /// What positions `0..cached.len()` of sequence 0 in the KV cache hold.
+    cached: Vec<Slot>,
     /// How many leading cached tokens were decoded in whole groups (reusable); always a group
     /// boundary (see [`Session::last_boundary`]).
     settled: usize,
@@ -77,6 +105,15 @@ pub struct Session<'m> {
     /// after its text: the end-of-turn token it stopped at, or its last token and the model's
     /// end-of-turn token when it was cut short. [`Session::settle`] decodes them.
     pending: Vec<LlamaToken>,
+    /// Where the logits of the last decode are: the last token of our batch, or -1 (the last
+    /// output) after an image.
+    logits_at: i32,
+    /// The images of recent prompts, decoded and tokenized.
+    media: MediaCache,
+    /// Each image seen by this session (by sha256), numbered for [`Slot::Media`].
+    media_ids: HashMap<String, u32>,
+    /// The images by number, to read them again when one must be decoded.
+    media_refs: Vec<MediaRef>,
     threads: u32,
 }
 
@@ -105,7 +142,13 @@ impl<'m> Session<'m> {
         if !(1..=1024).contains(&threads) {
             return Err(EngineError::BadRequest(format!("threads must be between 1 and 1024, got {threads}")));
         }
-        let n_batch = BATCH.min(n_ctx);
+        // An image is decoded in one micro-batch (its tokens attend to each other): room for
+        // the largest one the projector makes, or llama.cpp aborts.
+        let largest_image = match &model.projector {
+            Some(projector) => projector.max_image_tokens()? as u32,
+            None => 0,
+        };
+        let n_batch = BATCH.max(largest_image).min(n_ctx);
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(n_ctx))
             .with_n_batch(n_batch)
@@ -124,6 +167,10 @@ impl<'m> Session<'m> {
             cached: Vec::new(),
             settled: 0,
             pending: Vec::new(),
+            logits_at: -1,
+            media: MediaCache::default(),
+            media_ids: HashMap::new(),
+            media_refs: Vec::new(),
             threads: threads as u32,
         })
     }
@@ -142,15 +189,20 @@ impl<'m> Session<'m> {
             gpu_layers: self.model.gpu_layers,
             template: self.model.template.kind().to_string(),
             devices,
-            vision: projector.is_some_and(|p| p.support_vision()),
-            audio: projector.is_some_and(|p| p.support_audio()),
+            vision: projector.is_some_and(|p| p.vision()),
+            audio: projector.is_some_and(|p| p.audio()),
             load_ms: self.model.load_ms,
             cpu_fallback: self.model.cpu_fallback.clone(),
         }
     }
 
-    /// Renders a conversation to the exact text that [`Session::generate`] tokenizes.
+    /// Renders a conversation to the exact text that [`Session::generate`] tokenizes, with mtmd's
+    /// marker (`<__media__>`) where each image goes.
     pub fn render(&self, messages: &[ChatMessage], options: &RenderOptions) -> Result<String, EngineError> {
+        self.render_text(&with_markers(messages, llama_cpp_2::mtmd::mtmd_default_marker()), options)
+    }
+
+    fn render_text(&self, messages: &[ChatMessage], options: &RenderOptions) -> Result<String, EngineError> {
         if messages.is_empty() {
             return Err(EngineError::BadRequest("the conversation has no messages".into()));
         }
@@ -173,18 +225,27 @@ impl<'m> Session<'m> {
         let sampling = params.resolve(&self.model.gguf.architecture);
         let n_ctx = self.context.n_ctx();
         let reserve = sampling.max_tokens.unwrap_or(u32::MAX).min(n_ctx / 4).max(1);
-        let (prompt, dropped) = self.fit_prompt(messages, options, reserve)?;
+        let (prompt, dropped, dropped_images) = self.fit_prompt(messages, options, reserve)?;
         if dropped > 0 {
+            let images = match dropped_images {
+                0 => String::new(),
+                1 => " (with the image in them)".to_owned(),
+                n => format!(" (with the {n} images in them)"),
+            };
             on_event(ReplyEvent::Notice(format!(
-                "the conversation outgrew the context of {n_ctx} tokens: the oldest {dropped} messages were left out of the prompt (the system prompt is kept)"
+                "the conversation outgrew the context of {n_ctx} tokens: the oldest {dropped} messages{images} were left out of the prompt (the system prompt is kept)"
             )));
         }
 
         self.pending.clear();
-        let reused = self.reuse_cached_prefix(&prompt);
+        let reused = self.reuse_cached_prefix(&prompt.slots);
+        let image_tokens_reused: usize =
+            prompt.images.iter().filter(|image| image.start + image.positions <= reused).map(|image| image.image_tokens).sum();
+        let image_tokens_encoded = prompt.images.iter().map(|image| image.image_tokens).sum::<usize>() - image_tokens_reused;
+        let prompt_tokens: Vec<LlamaToken> = text_tokens(&prompt.slots).collect();
         let prefill_started = Instant::now();
         let mut state = ReplyState::Prefill;
-        if self.decode_chunks(&prompt[reused..], cancelled)? {
+        if self.decode_chunks(&prompt.slots[reused..], cancelled)? {
             state = ReplyState::Done(StopReason::Cancelled);
         }
         let prefill_secs = prefill_started.elapsed().as_secs_f64();
@@ -193,7 +254,7 @@ impl<'m> Session<'m> {
         let vocab = self.model.model.vocab();
         let mut sampler = sampling.sampler(self.model.model.n_vocab());
         if sampling.repeat_penalty != 1.0 {
-            sampler.accept_many(&prompt);
+            sampler.accept_many(&prompt_tokens);
         }
         let mut text = Utf8Stream::default();
         let mut generated = 0u32;
@@ -206,7 +267,7 @@ impl<'m> Session<'m> {
                 state = ReplyState::Done(StopReason::Cancelled);
                 break;
             }
-            let token = sampler.sample(&self.context, self.batch.n_tokens() - 1);
+            let token = sampler.sample(&self.context, self.logits_at);
             first_token_at.get_or_insert_with(Instant::now);
             if vocab.is_eog(token) {
                 self.pending = vec![token];
@@ -236,11 +297,13 @@ impl<'m> Session<'m> {
         let ReplyState::Done(stop_reason) = state else { unreachable!("the loop ends only when done") };
         let first_token_at = first_token_at.unwrap_or_else(Instant::now);
         let decode_secs = first_token_at.elapsed().as_secs_f64();
-        let prefilled = prompt.len() - reused;
+        let prefilled = prompt.slots.len() - reused;
         Ok(ReplyFigures {
             stop_reason,
-            prompt_tokens: prompt.len() as u32,
+            prompt_tokens: prompt.slots.len() as u32,
             reused_tokens: reused as u32,
+            image_tokens_reused: image_tokens_reused as u32,
+            image_tokens_encoded: image_tokens_encoded as u32,
             dropped_messages: dropped,
             generated_tokens: generated,
             ttft_ms: (first_token_at - started).as_secs_f64() * 1000.0,
@@ -251,19 +314,20 @@ impl<'m> Session<'m> {
     }
 
     /// Renders and tokenizes the conversation; while it does not fit with `reserve` tokens to
-    /// spare, drops the oldest turns (a user message and the replies after it), keeping the
-    /// system prompt. It drops down to half the context so that the next turns reuse the cache
-    /// instead of dropping (and re-reading the whole prompt) again on every turn.
+    /// spare, drops the oldest turns (a user message and the replies after it, with their
+    /// images), keeping the system prompt. It drops down to half the context so that the next
+    /// turns reuse the cache instead of dropping (and re-reading the whole prompt) again on every
+    /// turn. Returns the prompt and the messages and images dropped.
     fn fit_prompt(
-        &self,
+        &mut self,
         messages: &[ChatMessage],
         options: &RenderOptions,
         reserve: u32,
-    ) -> Result<(Vec<LlamaToken>, u32), EngineError> {
+    ) -> Result<(Prompt, u32, u32), EngineError> {
         let n_ctx = self.context.n_ctx() as usize;
-        let prompt = self.tokenize(&self.render(messages, options)?);
-        if prompt.len() + reserve as usize <= n_ctx {
-            return Ok((prompt, 0));
+        let prompt = self.prompt(messages, options)?;
+        if prompt.slots.len() + reserve as usize <= n_ctx {
+            return Ok((prompt, 0, 0));
         }
         let has_system = matches!(messages[0].role.as_str(), "system" | "developer");
         let first_turn = usize::from(has_system);
@@ -273,15 +337,74 @@ impl<'m> Session<'m> {
         while let Some(next) = messages[start + 1..].iter().position(|m| m.role == "user").map(|i| start + 1 + i) {
             start = next;
             let kept: Vec<ChatMessage> = messages[..first_turn].iter().chain(&messages[start..]).cloned().collect();
-            best = self.tokenize(&self.render(&kept, options)?);
-            if best.len() <= target {
+            best = self.prompt(&kept, options)?;
+            if best.slots.len() <= target {
                 break;
             }
         }
-        if best.len() + reserve as usize > n_ctx {
-            return Err(EngineError::PromptTooLong { tokens: best.len(), n_ctx: n_ctx as u32, reserve });
+        if best.slots.len() + reserve as usize > n_ctx {
+            return Err(EngineError::PromptTooLong { tokens: best.slots.len(), n_ctx: n_ctx as u32, reserve });
         }
-        Ok((best, (start - first_turn) as u32))
+        let dropped_images = messages[first_turn..start].iter().map(|message| message.media.len()).sum::<usize>();
+        Ok((best, (start - first_turn) as u32, dropped_images as u32))
+    }
+
+    /// The conversation rendered and tokenized, each image in its place. An image seen before
+    /// takes the positions it took then, without being read again.
+    fn prompt(&mut self, messages: &[ChatMessage], options: &RenderOptions) -> Result<Prompt, EngineError> {
+        let media: Vec<&MediaRef> = messages.iter().flat_map(|message| &message.media).collect();
+        if media.is_empty() {
+            let slots = self.tokenize(&self.render_text(messages, options)?).into_iter().map(Slot::Token).collect();
+            return Ok(Prompt { slots, images: Vec::new() });
+        }
+        let model = self.model;
+        let Some(projector) = model.projector.as_ref().filter(|projector| projector.vision()) else {
+            return Err(EngineError::Media(
+                "this model cannot see images: load a vision model with its projector (mmproj)".into(),
+            ));
+        };
+        let marker = unused_marker(messages.iter().map(|message| message.content.as_str()));
+        let text = self.render_text(&with_markers(messages, &marker), options)?;
+        let pieces: Vec<&str> = text.split(marker.as_str()).collect();
+        if pieces.len() != media.len() + 1 {
+            return Err(EngineError::Media(format!(
+                "the chat template placed {} images, but the conversation has {}",
+                pieces.len() - 1,
+                media.len()
+            )));
+        }
+        let vocab = model.model.vocab();
+        let mut slots: Vec<Slot> = self.tokenize(pieces[0]).into_iter().map(Slot::Token).collect();
+        let mut images = Vec::with_capacity(media.len());
+        for (&image, piece) in media.iter().zip(&pieces[1..]) {
+            let (positions, image_tokens) = self.media.measure(projector, image)?;
+            let n_ubatch = self.context.n_ubatch() as usize;
+            if image_tokens > n_ubatch {
+                return Err(EngineError::Media(format!(
+                    "{} takes {image_tokens} image tokens, more than a context of {} tokens can decode at once; raise the context size",
+                    name_of(&image.path),
+                    self.context.n_ctx()
+                )));
+            }
+            let id = self.media_id(image);
+            images.push(PromptImage { start: slots.len(), positions, image_tokens });
+            slots.extend((0..positions as u32).map(|offset| Slot::Media { media: id, offset }));
+            slots.extend(vocab.tokenize(piece.as_bytes(), false, true).into_iter().map(Slot::Token));
+        }
+        Ok(Prompt { slots, images })
+    }
+
+    /// The number this session knows the image `media` by.
+    fn media_id(&mut self, media: &MediaRef) -> u32 {
+        if let Some(&id) = self.media_ids.get(&media.sha256) {
+            // The same bytes may have moved (another attachment folder); read them from here.
+            self.media_refs[id as usize] = media.clone();
+            return id;
+        }
+        let id = self.media_refs.len() as u32;
+        self.media_ids.insert(media.sha256.clone(), id);
+        self.media_refs.push(media.clone());
+        id
     }
 
     fn tokenize(&self, text: &str) -> Vec<LlamaToken> {
@@ -294,28 +417,52 @@ impl<'m> Session<'m> {
     }
 
     /// Keeps the longest settled prefix of `prompt` already in the KV cache, in whole groups,
-    /// and returns its length. At least one prompt token is always left to decode, since
+    /// and returns its length. At least one prompt position is always left to decode, since
     /// sampling needs fresh logits.
-    fn reuse_cached_prefix(&mut self, prompt: &[LlamaToken]) -> usize {
+    fn reuse_cached_prefix(&mut self, prompt: &[Slot]) -> usize {
         let common = self.cached[..self.settled].iter().zip(prompt).take_while(|(a, b)| a == b).count();
         let keep = self.last_boundary(prompt, common.min(prompt.len() - 1));
         self.truncate_cache(keep);
         self.cached.len()
     }
 
-    /// The last group boundary of `tokens` at or before `upto`: the later of the last multiple
-    /// of [`CACHE_CHUNK`] and the position right after the last end-of-turn token.
-    fn last_boundary(&self, tokens: &[LlamaToken], upto: usize) -> usize {
-        let chunk = upto - upto % CACHE_CHUNK;
+    /// The last group boundary of `slots` at or before `upto`: where a group starts when they
+    /// are decoded from the start. Groups start at multiples of [`CACHE_CHUNK`] (except inside an
+    /// image), right after each end-of-turn token, and at the start and end of each image.
+    fn last_boundary(&self, slots: &[Slot], upto: usize) -> usize {
         let vocab = self.model.model.vocab();
-        tokens[chunk..upto].iter().rposition(|&token| vocab.is_eog(token)).map_or(chunk, |i| chunk + i + 1)
+        let is_boundary = |at: usize| {
+            let before = at.checked_sub(1).map(|i| slots[i]);
+            let here = slots.get(at).copied();
+            let inside_image = matches!(here, Some(Slot::Media { offset, .. }) if offset > 0);
+            at % CACHE_CHUNK == 0 && !inside_image
+                || matches!(before, Some(Slot::Token(token)) if vocab.is_eog(token))
+                || matches!(here, Some(Slot::Media { offset: 0, .. }))
+                || matches!(before, Some(Slot::Media { .. })) && !inside_image
+        };
+        (0..=upto).rev().find(|&at| is_boundary(at)).unwrap_or(0)
     }
 
-    /// How many of `tokens`, decoded from `position` on, form the group that starts there.
-    fn group_len(&self, position: usize, tokens: &[LlamaToken]) -> usize {
-        let chunk_end = (CACHE_CHUNK - position % CACHE_CHUNK).min(tokens.len());
+    /// How many of `slots`, decoded from `position` on, form the group that starts there: a
+    /// whole image, or text up to the next multiple of [`CACHE_CHUNK`], end-of-turn token or image.
+    fn group_len(&self, position: usize, slots: &[Slot]) -> usize {
+        if let Slot::Media { media, .. } = slots[0] {
+            return slots
+                .iter()
+                .enumerate()
+                .take_while(|&(i, slot)| *slot == Slot::Media { media, offset: i as u32 })
+                .count();
+        }
+        let chunk_end = (CACHE_CHUNK - position % CACHE_CHUNK).min(slots.len());
         let vocab = self.model.model.vocab();
-        tokens[..chunk_end].iter().position(|&token| vocab.is_eog(token)).map_or(chunk_end, |i| i + 1)
+        for (i, slot) in slots[..chunk_end].iter().enumerate() {
+            match *slot {
+                Slot::Media { .. } => return i,
+                Slot::Token(token) if vocab.is_eog(token) => return i + 1,
+                Slot::Token(_) => {}
+            }
+        }
+        chunk_end
     }
 
     /// Drops cached tokens from position `keep` on (everything, if llama.cpp cannot).
@@ -339,7 +486,7 @@ impl<'m> Session<'m> {
         let mut tokens = self.cached.clone();
         let pending = std::mem::take(&mut self.pending);
         if tokens.len() + pending.len() <= self.context.n_ctx() as usize {
-            tokens.extend(pending);
+            tokens.extend(pending.into_iter().map(Slot::Token));
         }
         if self.last_boundary(&tokens, tokens.len()) == start {
             return Ok(()); // nothing new completes a group
@@ -360,13 +507,19 @@ impl<'m> Session<'m> {
         self.pending.clear();
     }
 
-    /// Decodes `tokens` after the cached ones one group at a time, asking for logits of the last
-    /// token only. Returns true when `cancelled` stopped it between two groups.
-    fn decode_chunks(&mut self, tokens: &[LlamaToken], cancelled: &dyn Fn() -> bool) -> Result<bool, EngineError> {
-        let mut rest = tokens;
+    /// Decodes `slots` after the cached ones one group at a time, asking for logits of the last
+    /// position only. Returns true when `cancelled` stopped it between two groups.
+    fn decode_chunks(&mut self, slots: &[Slot], cancelled: &dyn Fn() -> bool) -> Result<bool, EngineError> {
+        let mut rest = slots;
         while !rest.is_empty() {
-            let (chunk, after) = rest.split_at(self.group_len(self.cached.len(), rest));
-            self.decode_batch(chunk, after.is_empty())?;
+            let (group, after) = rest.split_at(self.group_len(self.cached.len(), rest));
+            match group[0] {
+                Slot::Media { media, .. } => self.decode_image(media, group, after.is_empty())?,
+                Slot::Token(_) => {
+                    let tokens: Vec<LlamaToken> = text_tokens(group).collect();
+                    self.decode_batch(&tokens, after.is_empty())?;
+                }
+            }
             rest = after;
             if !rest.is_empty() && cancelled() {
                 return Ok(true);
@@ -398,7 +551,41 @@ impl<'m> Session<'m> {
             self.forget_cache();
             return Err(EngineError::Decode(error.to_string()));
         }
-        self.cached.extend_from_slice(tokens);
+        self.cached.extend(tokens.iter().copied().map(Slot::Token));
+        self.logits_at = self.batch.n_tokens() - 1;
+        Ok(())
+    }
+
+    /// Encodes the image `media` and decodes it after the cached positions as `group`, once it is
+    /// known to fit: in the context, and its image tokens in one micro-batch.
+    fn decode_image(&mut self, media: u32, group: &[Slot], logits_last: bool) -> Result<(), EngineError> {
+        let model = self.model;
+        let projector = model.projector.as_ref().ok_or_else(|| EngineError::Media("no projector is loaded".into()))?;
+        let source = &self.media_refs[media as usize];
+        let image = self.media.prepared(projector, source)?;
+        let (n_ctx, n_ubatch) = (self.context.n_ctx() as usize, self.context.n_ubatch() as usize);
+        if image.image_tokens > n_ubatch {
+            return Err(EngineError::Media(format!(
+                "{} would take {} image tokens, more than the {n_ubatch} this context decodes at once",
+                name_of(&source.path),
+                image.image_tokens
+            )));
+        }
+        if image.positions != group.len() || self.cached.len() + image.positions > n_ctx {
+            return Err(EngineError::Media(format!(
+                "{} takes {} positions, which do not fit after the {} cached ones in a context of {n_ctx}",
+                name_of(&source.path),
+                image.positions,
+                self.cached.len()
+            )));
+        }
+        let evaluated = image.eval(projector, &mut self.context, self.cached.len(), logits_last);
+        if let Err(error) = evaluated {
+            self.forget_cache();
+            return Err(error);
+        }
+        self.cached.extend_from_slice(group);
+        self.logits_at = -1;
         Ok(())
     }
 
@@ -454,6 +641,14 @@ impl Iterator for BenchTokens {
         self.state = self.state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         Some(LlamaToken(((self.state >> 33) % u64::from(self.n_vocab)) as i32))
     }
+}
+
+/// The text tokens among `slots`.
+fn text_tokens(slots: &[Slot]) -> impl Iterator<Item = LlamaToken> + '_ {
+    slots.iter().filter_map(|slot| match *slot {
+        Slot::Token(token) => Some(token),
+        Slot::Media { .. } => None,
+    })
 }
 
 fn rate(tokens: usize, secs: f64) -> f64 {

@@ -30,6 +30,10 @@ pub struct ChatMessage {
     pub role: String,
     /// The message text.
     pub content: String,
+    /// Images attached to the message, shown to the model before its text. Never passed to the
+    /// template: the session puts a marker in the text for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<crate::media::MediaRef>,
     /// Every other field of the message, as the template will see it.
     #[serde(flatten)]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -38,7 +42,7 @@ pub struct ChatMessage {
 impl ChatMessage {
     /// A message with the given role and text and no extra fields.
     pub fn new(role: impl Into<String>, content: impl Into<String>) -> Self {
-        Self { role: role.into(), content: content.into(), extra: serde_json::Map::new() }
+        Self { role: role.into(), content: content.into(), media: Vec::new(), extra: serde_json::Map::new() }
     }
 
     /// A system prompt.

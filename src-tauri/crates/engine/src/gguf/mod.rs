@@ -90,6 +90,10 @@ pub struct GgufInfo {
     pub has_vision_encoder: bool,
     /// `clip.has_audio_encoder`.
     pub has_audio_encoder: bool,
+    /// `clip.projector_type` of a projector, e.g. "gemma3" or "gemma4v".
+    pub projector_type: Option<String>,
+    /// `clip.vision.image_size` of a vision projector: the side of the square its encoder takes.
+    pub image_size: Option<u64>,
 }
 
 /// Validates the header of a GGUF file without loading it.
@@ -158,6 +162,8 @@ impl Reader<'_> {
             is_projector: architecture == "clip",
             has_vision_encoder: flag("clip.has_vision_encoder"),
             has_audio_encoder: flag("clip.has_audio_encoder"),
+            projector_type: get("clip.projector_type").and_then(Entry::as_text),
+            image_size: get("clip.vision.image_size").and_then(Entry::as_u64),
             architecture,
         })
     }

@@ -3,5 +3,6 @@
 mod gguf;
 mod session;
 mod template;
+mod vision;
 
 pub use gemma_desk_testing::test_model;

@@ -14,7 +14,7 @@ use llama_cpp_2::token::LlamaToken;
 
 use crate::test_model;
 
-fn backend() -> &'static LlamaBackend {
+pub(crate) fn backend() -> &'static LlamaBackend {
     static BACKEND: OnceLock<LlamaBackend> = OnceLock::new();
     BACKEND.get_or_init(|| {
         let mut backend = init_backend().expect("llama.cpp backend starts");
@@ -28,12 +28,12 @@ fn load(ctx: u32) -> (LoadedModel, LoadOptions) {
     (LoadedModel::load(backend(), &options).expect("the test model loads"), options)
 }
 
-fn greedy(max_tokens: u32) -> SamplingParams {
+pub(crate) fn greedy(max_tokens: u32) -> SamplingParams {
     SamplingParams { greedy: true, max_tokens: Some(max_tokens), ..Default::default() }
 }
 
 /// Runs one reply and returns its text and figures.
-fn reply(session: &mut Session<'_>, messages: &[ChatMessage], sampling: &SamplingParams) -> (String, ReplyFigures) {
+pub(crate) fn reply(session: &mut Session<'_>, messages: &[ChatMessage], sampling: &SamplingParams) -> (String, ReplyFigures) {
     let mut text = String::new();
     let figures = session
         .generate(messages, &RenderOptions::default(), sampling, &|| false, &mut |event| {
