@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod images;
 pub mod server;
 
 /// The Gemma 3 270M test model: `GEMMA_DESK_TEST_MODEL`, or where `models/fetch-test-model` puts it.
