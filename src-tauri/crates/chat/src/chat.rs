@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gemma_desk_engine::{
-    ArmedTurn,
-    CancelHandle, ChatMessage, ClientError, Failure, LoadOptions, ModelInfo, RenderOptions, Reply, ReplyFigures,
-    SamplingParams, StopReason, WorkerClient, WorkerCommand, WorkerDeath, inspect,
+    ArmedTurn, CancelHandle, ChatMessage, ClientError, Failure, LoadOptions, MediaRef, ModelInfo, RenderOptions,
+    Reply, ReplyFigures, SamplingParams, StopReason, WorkerClient, WorkerCommand, WorkerDeath, inspect,
 };
-use gemma_desk_store::{ConversationId, Message, MessageId, MessageStatus, ReplyRecorder, ReplyStats, Role, Store};
+use gemma_desk_store::{
+    Attachment, BranchMessage, ConversationId, Message, MessageId, MessageStatus, NewAttachment, ReplyRecorder, ReplyStats, Role,
+    Store,
+};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -19,6 +21,18 @@ use crate::now;
 
 /// Longest message a user may send, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
+/// The most images one message may carry.
+pub const MAX_IMAGES: usize = 10;
+
+/// An image attached to a question: the bytes of the dropped, picked or pasted file, stored as
+/// they are once they have been checked.
+#[derive(Debug, Clone)]
+pub struct ImageInput {
+    /// The file's name, to name it in messages; none for a pasted image.
+    pub name: Option<String>,
+    /// The file's bytes.
+    pub bytes: Vec<u8>,
+}
 
 /// A model file and, optionally, the projector that gives it eyes or ears.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -77,6 +91,8 @@ pub enum ChatEvent {
     Started {
         /// The stored user message (`None` when regenerating).
         user: Option<Message>,
+        /// The images stored with the user message.
+        user_attachments: Vec<Attachment>,
         /// The reply, status `streaming`.
         reply: Message,
     },
@@ -115,6 +131,8 @@ pub struct EngineTuning {
     pub threads: Option<u32>,
     /// GPU layers.
     pub gpu_layers: Option<u32>,
+    /// Gemma 4's image-token budget.
+    pub image_tokens: Option<u32>,
 }
 
 /// Conversations with the engine: one reply (or model load) at a time.
@@ -172,6 +190,7 @@ impl Chat {
             ctx: tuning.context_size,
             threads: tuning.threads,
             gpu_layers: tuning.gpu_layers,
+            image_tokens: tuning.image_tokens,
         };
         let engine = self.engine.clone();
         let loaded = tokio::task::spawn_blocking(move || {
@@ -226,11 +245,48 @@ impl Chat {
         sampling: &SamplingParams,
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
-        check_text(text)?;
+        self.send_with_images(conversation, text, Vec::new(), sampling, sink).await
+    }
+
+    /// Sends `text` with `images` (shown to the model before the text). Every image is decoded
+    /// and checked first, and the model must be able to see: otherwise nothing is stored.
+    pub async fn send_with_images(
+        &self,
+        conversation: ConversationId,
+        text: &str,
+        images: Vec<ImageInput>,
+        sampling: &SamplingParams,
+        sink: impl FnMut(ChatEvent),
+    ) -> Result<Message, ChatError> {
+        // A message may be images alone: "what is this?" goes without saying.
+        if images.is_empty() || !text.trim().is_empty() {
+            check_text(text)?;
+        }
+        let images = check_images(images).await?;
         let _turn = self.begin_turn().await?;
+        if !images.is_empty() {
+            self.check_can_see()?;
+        }
         let leaf = self.store.conversation(conversation).await?.current_leaf_id;
         let user = self.store.add_message(conversation, leaf, Role::User, text, now()).await?;
+        for (bytes, info) in &images {
+            self.store.add_attachment(user.id, bytes, info, now()).await?;
+        }
         self.reply_after(user.clone(), Some(user), sampling, sink).await
+    }
+
+    /// Refuses images when the loaded model has no eyes, before anything is stored.
+    fn check_can_see(&self) -> Result<(), ChatError> {
+        let status = self.engine_status();
+        if status.info.as_ref().is_some_and(|info| info.vision) {
+            return Ok(());
+        }
+        let name = status.choice.map_or_else(|| "the loaded model".to_owned(), |choice| choice.name());
+        Err(ChatError::CannotSee(format!(
+            "{name} cannot see images{}: switch to a vision model (Gemma 3 4B or larger, or Gemma 4) with its \
+             projector, or send the message without the images",
+            if status.info.is_some() { " (it was loaded without a vision projector, mmproj)" } else { "" }
+        )))
     }
 
     /// Writes another reply in place of the assistant message `reply` (a new sibling: the old
@@ -320,9 +376,16 @@ impl Chat {
         let mut recorder =
             ReplyRecorder::begin(&self.store, conversation.id, question.id, model_name.as_deref(), now()).await?;
         let branch = self.store.current_branch(conversation.id).await?;
-        let history = branch.iter().map(|entry| &entry.message).filter(|m| m.id != recorder.message_id());
-        let prompt = prompt_messages(conversation.settings.system_prompt.as_deref(), history);
-        sink(ChatEvent::Started { user: new_user, reply: self.store.message(recorder.message_id()).await? });
+        let history = branch.iter().filter(|entry| entry.message.id != recorder.message_id());
+        let prompt = prompt_messages(conversation.settings.system_prompt.as_deref(), history, |sha256| {
+            self.store.attachment_path(sha256)
+        });
+        let user_attachments = match &new_user {
+            Some(user) => self.store.attachments(user.id).await?,
+            None => Vec::new(),
+        };
+        let reply = self.store.message(recorder.message_id()).await?;
+        sink(ChatEvent::Started { user: new_user, user_attachments, reply });
 
         let engine = self.engine.clone();
         let pid = lock(&engine).worker_pid();
@@ -419,19 +482,68 @@ fn check_text(text: &str) -> Result<(), ChatError> {
 /// The conversation as the engine reads it. Two user messages in a row (a question whose reply
 /// row was never written, after a crash) are joined, since Gemma's template needs turns to
 /// alternate.
-fn prompt_messages<'a>(system: Option<&str>, history: impl Iterator<Item = &'a Message>) -> Vec<ChatMessage> {
+fn prompt_messages<'a>(
+    system: Option<&str>,
+    history: impl Iterator<Item = &'a BranchMessage>,
+    attachment_path: impl Fn(&str) -> PathBuf,
+) -> Vec<ChatMessage> {
     let mut messages: Vec<ChatMessage> =
         system.filter(|s| !s.trim().is_empty()).map(ChatMessage::system).into_iter().collect();
-    for message in history {
+    for entry in history {
+        let message = &entry.message;
+        let media = entry
+            .attachments
+            .iter()
+            .filter(|attachment| attachment.media_type.starts_with("image/"))
+            .map(|attachment| MediaRef { sha256: attachment.sha256.clone(), path: attachment_path(&attachment.sha256) });
         match messages.last_mut() {
             Some(last) if last.role == "user" && message.role == Role::User => {
                 last.content.push_str("\n\n");
                 last.content.push_str(&message.content);
+                last.media.extend(media);
             }
-            _ => messages.push(ChatMessage::new(message.role.as_str(), message.content.clone())),
+            _ => {
+                let mut turn = ChatMessage::new(message.role.as_str(), message.content.clone());
+                turn.media = media.collect();
+                messages.push(turn);
+            }
         }
     }
     messages
+}
+
+/// Decodes every image (off the async threads: a 12 MP photo takes a while) to check it and learn
+/// its size and type; the first that fails is the error, naming its file.
+async fn check_images(images: Vec<ImageInput>) -> Result<Vec<(Vec<u8>, NewAttachment)>, ChatError> {
+    if images.len() > MAX_IMAGES {
+        return Err(ChatError::BadInput(format!(
+            "{} images are attached; one message may carry at most {MAX_IMAGES}",
+            images.len()
+        )));
+    }
+    if images.is_empty() {
+        return Ok(Vec::new());
+    }
+    tokio::task::spawn_blocking(move || {
+        images
+            .into_iter()
+            .map(|image| {
+                let limits = gemma_desk_media::Limits::default();
+                let decoded = gemma_desk_media::decode_bytes(image.name.as_deref(), &image.bytes, &limits)
+                    .map_err(|error| ChatError::BadInput(error.to_string()))?;
+                let info = NewAttachment {
+                    media_type: decoded.format.media_type().to_owned(),
+                    width: Some(i64::from(decoded.width)),
+                    height: Some(i64::from(decoded.height)),
+                    duration_ms: None,
+                    name: image.name,
+                };
+                Ok((image.bytes, info))
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
 }
 
 /// How a reply that stopped for `stop` is stored.

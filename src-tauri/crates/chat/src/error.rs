@@ -18,6 +18,9 @@ pub enum ChatError {
     /// No model has been loaded yet.
     #[error("no model is loaded; choose a model file first")]
     NoModel,
+    /// Images were attached, but the loaded model cannot see.
+    #[error("{0}")]
+    CannotSee(String),
     /// The engine refused or failed.
     #[error("{message}")]
     Engine {

@@ -5,7 +5,9 @@
 //! engine died keeps its text (status `interrupted`) while the next one starts a fresh engine.
 #![deny(missing_docs)]
 
-pub use chat::{Chat, ChatEvent, EngineState, EngineStatus, EngineTuning, MAX_TEXT_CHARS, ModelChoice};
+pub use chat::{
+    Chat, ChatEvent, EngineState, EngineStatus, EngineTuning, ImageInput, MAX_IMAGES, MAX_TEXT_CHARS, ModelChoice,
+};
 pub use error::ChatError;
 
 mod chat;

@@ -5,10 +5,11 @@
 //! is deleted on exit.
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gemma_desk_chat::{Chat, ChatEvent, now};
+use gemma_desk_chat::{Chat, ChatEvent, ImageInput, MAX_IMAGES, now};
 use gemma_desk_engine::{SamplingParams, StopReason};
 use gemma_desk_store::{ConversationId, ConversationSettings, Message, MessageStatus, Store};
 use rustyline::error::ReadlineError;
@@ -32,6 +33,11 @@ pub struct ChatArgs {
     /// Continue a stored conversation (its current branch); the engine re-reads its history.
     #[arg(long = "continue", value_name = "ID")]
     continue_id: Option<ConversationId>,
+    /// Attach an image to the prompt (PNG, JPEG, WebP, GIF or BMP; repeat for several, up to 10).
+    /// Needs a vision model and its `--mmproj`. In a chat, `/image FILE` attaches one to the next
+    /// message.
+    #[arg(long = "image", value_name = "FILE")]
+    images: Vec<PathBuf>,
     /// Answer this prompt and exit (the reply on stdout, figures on stderr).
     prompt: Option<String>,
 }
@@ -105,8 +111,9 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     };
     let mut session = Session { chat, runtime, conversation, settings, model, kept, _lock: lock, _scratch: scratch };
 
+    let mut attached = args.images.iter().map(|path| read_image(path)).collect::<anyhow::Result<Vec<_>>>()?;
     if let Some(prompt) = args.prompt {
-        let reply = session.ask(&prompt, &sampling)?;
+        let reply = session.ask(&prompt, std::mem::take(&mut attached), &sampling)?;
         session.announce();
         match reply.status {
             MessageStatus::Interrupted => bail!("the reply was interrupted"),
@@ -116,7 +123,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
 
     eprintln!(
-        "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /clear starts over; Ctrl-D quits.",
+        "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /image FILE attaches an image; /clear starts over; Ctrl-D quits.",
         info.name.as_deref().unwrap_or(&info.architecture),
         info.path.display(),
         info.n_ctx,
@@ -148,11 +155,23 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
             "/exit" | "/quit" => break,
             "/clear" => {
                 session.start_over()?;
+                attached.clear();
                 eprintln!("(new conversation)");
                 session.announce();
                 continue;
             }
             _ => {}
+        }
+        if let Some(file) = text.strip_prefix("/image ") {
+            match read_image(Path::new(file.trim())) {
+                Ok(_) if attached.len() == MAX_IMAGES => eprintln!("error: one message may carry at most {MAX_IMAGES} images"),
+                Ok(image) => {
+                    attached.push(image);
+                    eprintln!("({} attached to the next message)", images_in_words(attached.len()));
+                }
+                Err(error) => eprintln!("error: {error:#}"),
+            }
+            continue;
         }
         let _ = editor.add_history_entry(text);
         if let Some(file) = &history_file
@@ -160,7 +179,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         {
             let _ = editor.save_history(file);
         }
-        match session.ask(text, &sampling) {
+        match session.ask(text, std::mem::take(&mut attached), &sampling) {
             Ok(reply) if reply.status == MessageStatus::Error => {
                 eprintln!("error: {}", reply.error.as_deref().unwrap_or("the reply failed"));
             }
@@ -184,10 +203,10 @@ fn resume(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Resul
 impl Session {
     /// One turn: the question stored, the reply streamed to stdout (and stored), its figures on
     /// stderr.
-    fn ask(&mut self, text: &str, sampling: &SamplingParams) -> anyhow::Result<Message> {
+    fn ask(&mut self, text: &str, images: Vec<ImageInput>, sampling: &SamplingParams) -> anyhow::Result<Message> {
         let mut stdout = std::io::stdout();
         let mut stop_reason = None;
-        let reply = self.runtime.block_on(self.chat.send(self.conversation, text, sampling, |event| match event {
+        let turn = self.chat.send_with_images(self.conversation, text, images, sampling, |event| match event {
             ChatEvent::Token { text } => {
                 let _ = stdout.write_all(text.as_bytes());
                 let _ = stdout.flush();
@@ -200,7 +219,8 @@ impl Session {
                 stop_reason = reason;
             }
             ChatEvent::Started { .. } | ChatEvent::Loading => {}
-        }))?;
+        });
+        let reply = self.runtime.block_on(turn)?;
         println!();
         report(&reply, stop_reason);
         Ok(reply)
@@ -222,6 +242,17 @@ impl Session {
             eprintln!("(conversation {id}; resume it with --continue {id})");
         }
     }
+}
+
+/// An image file to attach, read whole; the chat checks and decodes it.
+fn read_image(path: &Path) -> anyhow::Result<ImageInput> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read the image {}", path.display()))?;
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+    Ok(ImageInput { name, bytes })
+}
+
+fn images_in_words(count: usize) -> String {
+    if count == 1 { "1 image".to_owned() } else { format!("{count} images") }
 }
 
 /// The figures of a reply, on stderr so that stdout holds only the reply.

@@ -27,6 +27,17 @@ pub struct ModelArgs {
     /// Layers to offload to the GPU [default: all, when a GPU backend is built in].
     #[arg(long, value_name = "N")]
     pub gpu_layers: Option<u32>,
+    /// The most tokens Gemma 4 spends on one image: 70, 140, 280, 560 or 1120 [default: 560]
+    #[arg(long, value_name = "N", value_parser = image_token_budget)]
+    pub image_tokens: Option<u32>,
+}
+
+fn image_token_budget(value: &str) -> Result<u32, String> {
+    value
+        .parse()
+        .ok()
+        .filter(|budget| gemma_desk_engine::IMAGE_TOKEN_BUDGETS.contains(budget))
+        .ok_or_else(|| format!("must be one of {:?}", gemma_desk_engine::IMAGE_TOKEN_BUDGETS))
 }
 
 impl ModelArgs {
@@ -43,6 +54,7 @@ impl ModelArgs {
             ctx: tuning.context_size,
             threads: tuning.threads,
             gpu_layers: tuning.gpu_layers,
+            image_tokens: tuning.image_tokens,
         })
     }
 
@@ -53,7 +65,12 @@ impl ModelArgs {
 
     /// How the engine runs the model.
     pub fn tuning(&self) -> EngineTuning {
-        EngineTuning { context_size: self.ctx, threads: self.threads, gpu_layers: self.gpu_layers }
+        EngineTuning {
+            context_size: self.ctx,
+            threads: self.threads,
+            gpu_layers: self.gpu_layers,
+            image_tokens: self.image_tokens,
+        }
     }
 
     /// Starts a bare engine worker (this same executable) and loads the model in it, for the

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use gemma_desk_engine::SamplingParams;
+use gemma_desk_engine::{DEFAULT_IMAGE_TOKENS, IMAGE_TOKEN_BUDGETS, SamplingParams};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
@@ -49,6 +49,9 @@ pub struct Settings {
     pub threads: Option<u32>,
     /// Layers offloaded to the GPU (unset: automatic).
     pub gpu_layers: Option<u32>,
+    /// The most tokens Gemma 4 spends on one image: 70, 140, 280, 560 or 1120 (more reads text
+    /// better and costs context and time). Gemma 3 always spends 256.
+    pub image_tokens: u32,
     /// Where conversations are kept (unset: the platform's data folder); read at start.
     pub data_dir: Option<PathBuf>,
     /// A Hugging Face access token, for downloads from gated repositories.
@@ -66,6 +69,7 @@ impl Default for Settings {
             context_size: None,
             threads: None,
             gpu_layers: None,
+            image_tokens: DEFAULT_IMAGE_TOKENS,
             data_dir: None,
             hf_token: None,
         }
@@ -276,6 +280,12 @@ impl Settings {
         {
             return invalid(format!("GPU layers must be at most 10000, got {layers}"));
         }
+        if !IMAGE_TOKEN_BUDGETS.contains(&self.image_tokens) {
+            return invalid(format!(
+                "the image-token budget must be one of {IMAGE_TOKEN_BUDGETS:?}, got {}",
+                self.image_tokens
+            ));
+        }
         if self.custom_presets.len() > MAX_CUSTOM_PRESETS {
             return invalid(format!("at most {MAX_CUSTOM_PRESETS} presets of your own can be kept"));
         }
@@ -337,7 +347,12 @@ impl Settings {
 
     /// The engine's part of the settings.
     pub fn tuning(&self) -> EngineTuning {
-        EngineTuning { context_size: self.context_size, threads: self.threads, gpu_layers: self.gpu_layers }
+        EngineTuning {
+            context_size: self.context_size,
+            threads: self.threads,
+            gpu_layers: self.gpu_layers,
+            image_tokens: Some(self.image_tokens),
+        }
     }
 }
 

@@ -50,7 +50,7 @@ impl Fixture {
     pub async fn loaded() -> Fixture {
         let fixture = Fixture::new().await;
         let choice = ModelChoice { model: test_model(), mmproj: None };
-        let tuning = EngineTuning { context_size: Some(2048), threads: Some(2), gpu_layers: None };
+        let tuning = EngineTuning { context_size: Some(2048), threads: Some(2), gpu_layers: None, image_tokens: None };
         fixture.chat.load_model(&choice, tuning).await.expect("the test model loads");
         fixture
     }

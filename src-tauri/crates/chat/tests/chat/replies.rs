@@ -29,7 +29,7 @@ async fn a_reply_streams_and_is_stored_with_its_figures() {
         .await
         .unwrap();
 
-    let ChatEvent::Started { user: Some(user), reply: started } = &events[0] else { panic!("{:?}", events[0]) };
+    let ChatEvent::Started { user: Some(user), reply: started, .. } = &events[0] else { panic!("{:?}", events[0]) };
     assert_eq!((user.role, user.content.as_str()), (Role::User, "Tell me about lighthouses."));
     assert_eq!((started.id, started.status), (reply.id, MessageStatus::Streaming));
     assert!(matches!(events.last(), Some(ChatEvent::Finished { engine_died: None, .. })));

@@ -5,6 +5,7 @@ mod bench;
 mod chat;
 mod crash;
 mod history;
+mod images;
 mod projector;
 mod prompt;
 mod worker;
