@@ -2,8 +2,9 @@
 //! answers with data or an [`AppError`]; none holds logic of its own.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use gemma_desk_chat::{ChatEvent, EngineStatus, ModelChoice, now};
+use gemma_desk_chat::{ChatEvent, EngineStatus, MAX_IMAGES, ModelChoice, now};
 use gemma_desk_engine::Sampling;
 use gemma_desk_settings::{Preset, Settings, SettingsNotice, builtin_presets};
 use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit};
@@ -15,6 +16,7 @@ use ts_rs::TS;
 
 use crate::dialogs::{self, FileKind};
 use crate::error::{AppError, CommandResult};
+use crate::images::{Attached, Images, PendingImage, clipboard_image, rgba_to_png};
 use crate::state::AppState;
 
 const MAX_TITLE_CHARS: usize = 200;
@@ -34,6 +36,8 @@ pub struct AppView {
     log_file: PathBuf,
     /// The most characters (Unicode scalar values, as Rust counts them) one message may hold.
     max_message_chars: usize,
+    /// The image-token budgets Gemma 4 offers (the `image_tokens` setting).
+    image_token_budgets: &'static [u32],
     /// What loading the settings file repaired, to say once.
     settings_notice: Option<SettingsNotice>,
 }
@@ -68,6 +72,7 @@ pub fn app_state(state: State<'_, AppState>) -> AppView {
         data_dir: state.data_dir.clone(),
         log_file: state.paths.logs.clone(),
         max_message_chars: gemma_desk_chat::MAX_TEXT_CHARS,
+        image_token_budgets: &gemma_desk_engine::IMAGE_TOKEN_BUDGETS,
         settings_notice: state.settings_notice.clone(),
     }
 }
@@ -175,15 +180,69 @@ pub async fn search_messages(state: State<'_, AppState>, query: String, limit: u
     Ok(state.chat.store().search(&query, limit).await?)
 }
 
+/// Sends `text` with the attached images `images` (ids from `attach_images`, `pick_images` or
+/// `paste_image`); they stay attached if the message cannot be stored.
 #[tauri::command]
 pub async fn send_message(
     state: State<'_, AppState>,
+    attached: State<'_, Arc<Images>>,
     conversation_id: i64,
     text: String,
+    images: Option<Vec<u64>>,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
+    let images = images.unwrap_or_default();
     let sampling = state.settings().sampling;
-    Ok(state.chat.send(conversation_id, &text, &sampling, forward(&on_event)).await?)
+    let inputs = attached.inputs(&images)?;
+    let mut sink = forward(&on_event);
+    let sent = state.chat.send_with_images(conversation_id, &text, inputs, &sampling, |event| {
+        if matches!(event, ChatEvent::Started { .. }) {
+            attached.sent(&images);
+        }
+        sink(event);
+    });
+    Ok(sent.await?)
+}
+
+/// Reads and checks the image files at `paths` (a native drop) and attaches the good ones.
+#[tauri::command]
+pub async fn attach_images(attached: State<'_, Arc<Images>>, paths: Vec<PathBuf>) -> CommandResult<Attached> {
+    check_absolute("image", &paths)?;
+    if paths.len() > MAX_IMAGES {
+        return Err(AppError::bad_input(format!(
+            "{} files were dropped; one message may carry at most {MAX_IMAGES} images",
+            paths.len()
+        )));
+    }
+    let images = attached.inner().clone();
+    Ok(tokio::task::spawn_blocking(move || images.attach_files(&paths)).await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic())))
+}
+
+/// Attaches images chosen in the native file dialog.
+#[tauri::command]
+pub async fn pick_images<R: Runtime>(app: AppHandle<R>, attached: State<'_, Arc<Images>>) -> CommandResult<Attached> {
+    let paths = dialogs::pick_images(&app).await?;
+    let images = attached.inner().clone();
+    Ok(tokio::task::spawn_blocking(move || images.attach_files(&paths)).await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic())))
+}
+
+/// Attaches the image on the system clipboard, read natively; null when it holds none.
+#[tauri::command]
+pub async fn paste_image(attached: State<'_, Arc<Images>>) -> CommandResult<Option<PendingImage>> {
+    let images = attached.inner().clone();
+    tokio::task::spawn_blocking(move || {
+        let Some((width, height, rgba)) = clipboard_image()? else { return Ok(None) };
+        let png = rgba_to_png(width, height, rgba)?;
+        images.attach(None, png).map(Some)
+    })
+    .await
+    .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
+}
+
+/// Removes an attached image before sending.
+#[tauri::command]
+pub fn discard_image(attached: State<'_, Arc<Images>>, id: u64) {
+    attached.discard(id);
 }
 
 #[tauri::command]

@@ -19,6 +19,7 @@ use ts_rs::{Config, TS, TypeVisitor};
 use crate::commands::{AppView, BackupDone, ExportFormat, OpenConversation};
 use crate::dialogs::FileKind;
 use crate::error::AppError;
+use crate::images::{Attached, PendingImage};
 use crate::models::ModelsOverview;
 use crate::startup::{Recovery, StartupProblem};
 
@@ -52,6 +53,8 @@ pub fn typescript() -> String {
     types.add::<InstalledModel>();
     types.add::<StartupProblem>();
     types.add::<BackupDone>();
+    types.add::<Attached>();
+    types.add::<PendingImage>();
     // What the channels carry: a reply's events, a download's progress.
     types.add::<ChatEvent>();
     types.add::<Progress>();

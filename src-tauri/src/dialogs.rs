@@ -58,6 +58,17 @@ async fn open_with_title<R: Runtime>(
     on_main_thread(app, move || dialog.pick_file()).await
 }
 
+/// Asks for one or more images. Tests answer it with `GEMMA_DESK_DIALOG_OPEN_FILE`.
+pub async fn pick_images<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Vec<PathBuf>> {
+    if let Some(file) = std::env::var_os(OPEN_FILE_ENV) {
+        return Ok(vec![file.into()]);
+    }
+    let dialog = rfd::FileDialog::new()
+        .set_title("Attach images")
+        .add_filter("Images", &["png", "jpg", "jpeg", "webp", "gif", "bmp"]);
+    Ok(on_main_thread(app, move || dialog.pick_files()).await?.unwrap_or_default())
+}
+
 /// Asks where to save a file, suggesting `name`.
 pub async fn save_file<R: Runtime>(app: &AppHandle<R>, title: &str, name: &str) -> CommandResult<Option<PathBuf>> {
     if let Some(dir) = std::env::var_os(SAVE_DIR_ENV) {

@@ -30,6 +30,8 @@ pub enum ErrorCode {
     Busy,
     /// No model is loaded yet.
     NoModel,
+    /// Images were attached but the loaded model cannot see: switch to a vision model.
+    CannotSee,
     /// The engine refused or failed.
     Engine,
     /// The model ran out of memory: a smaller context, fewer GPU layers or a smaller model.
@@ -95,6 +97,7 @@ impl From<ChatError> for AppError {
             ChatError::NotFound(_) => ErrorCode::NotFound,
             ChatError::Busy => ErrorCode::Busy,
             ChatError::NoModel => ErrorCode::NoModel,
+            ChatError::CannotSee(_) => ErrorCode::CannotSee,
             ChatError::Engine { failure, .. } => ErrorCode::of_engine(*failure),
             ChatError::Store(_) => ErrorCode::Store,
         };

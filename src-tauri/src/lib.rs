@@ -5,12 +5,14 @@ pub mod commands;
 pub mod contract;
 mod dialogs;
 pub mod error;
+pub mod images;
 mod logging;
 pub mod models;
 pub mod startup;
 pub mod state;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use gemma_desk_chat::ModelChoice;
 use gemma_desk_engine::WorkerCommand;
@@ -19,6 +21,7 @@ use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_opener::OpenerExt;
 
+use crate::images::Images;
 use crate::startup::Startup;
 use crate::state::{AppPaths, AppState};
 
@@ -31,7 +34,7 @@ pub struct Launch {
 
 /// The command handler of every command the window may call (see `src-tauri/build.rs`).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.invoke_handler(tauri::generate_handler![
+    builder.manage(Arc::new(Images::default())).invoke_handler(tauri::generate_handler![
         commands::app_state,
         commands::save_settings,
         commands::pick_model_file,
@@ -46,6 +49,10 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::restore_conversation,
         commands::search_messages,
         commands::send_message,
+        commands::attach_images,
+        commands::pick_images,
+        commands::paste_image,
+        commands::discard_image,
         commands::regenerate_reply,
         commands::edit_message,
         commands::stop_reply,
@@ -79,6 +86,14 @@ pub fn run(launch: Launch) -> ExitCode {
         .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_opener::init())
         .plugin(links_open_in_the_browser())
+        .register_asynchronous_uri_scheme_protocol("attachment", |context, request, responder| {
+            let app = context.app_handle().clone();
+            // Files are read and thumbnails made off the event loop's thread.
+            tauri::async_runtime::spawn_blocking(move || {
+                let folder = app.try_state::<AppState>().map(|state| state.chat.store().attachments_dir().to_path_buf());
+                responder.respond(app.state::<Arc<Images>>().serve(&request, folder.as_deref()));
+            });
+        })
         .menu(app_menu)
         .on_menu_event(|app, event| match event.id().as_ref() {
             "open-log" => {

@@ -6,6 +6,7 @@
 mod app;
 mod contract;
 mod conversations;
+mod images;
 mod invalid;
 mod models;
 mod startup;

@@ -24,6 +24,10 @@ export type AppView = { version: string, settings: Settings, builtin_presets: Ar
    */
   max_message_chars: number,
   /**
+   * The image-token budgets Gemma 4 offers (the `image_tokens` setting).
+   */
+  image_token_budgets: Array<number>,
+  /**
    * What loading the settings file repaired, to say once.
    */
   settings_notice: SettingsNotice | null, };
@@ -1064,6 +1068,11 @@ export type Settings = {
    * Layers offloaded to the GPU (unset: automatic).
    */
   gpu_layers: number | null,
+  /**
+   * The most tokens Gemma 4 spends on one image: 70, 140, 280, 560 or 1120 (more reads text
+   * better and costs context and time). Gemma 3 always spends 256.
+   */
+  image_tokens: number,
   /**
    * Where conversations are kept (unset: the platform's data folder); read at start.
    */

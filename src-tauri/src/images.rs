@@ -1,0 +1,243 @@
+//! Images the user attaches to the next message: read and checked in Rust (from the paths of a
+//! native drop or file dialog, or from the system clipboard), kept here until the message that
+//! carries them is stored, and shown to the window through the `attachment:` protocol.
+//!
+//! The protocol serves small thumbnails of pending images (`pending/<id>`), and of stored ones
+//! (`thumb/<sha256>`), and stored images whole (`full/<sha256>`), from memory or the attachment
+//! store: nothing remote, and no file outside the attachment folder, can be named.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use gemma_desk_chat::{ImageInput, MAX_IMAGES};
+use gemma_desk_media::{Limits, Target};
+use serde::Serialize;
+use tauri::http::{Request, Response, StatusCode, header};
+use ts_rs::TS;
+
+use crate::error::{AppError, CommandResult};
+
+/// The longer side of a thumbnail, in pixels (twice what the composer shows, for sharp screens).
+const THUMBNAIL_SIDE: u32 = 192;
+/// Stored images' thumbnails kept in memory.
+const THUMBNAILS_KEPT: usize = 64;
+/// Images waiting to be sent, at most (ten for a message, with room for ones being replaced).
+const MAX_PENDING: usize = 2 * MAX_IMAGES;
+
+/// An image attached to the next message, as the window shows it.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PendingImage {
+    /// Names it in `send_message` and `discard_image`.
+    pub id: u64,
+    /// The file's name; none for a pasted image.
+    pub name: Option<String>,
+    /// Pixels, after the EXIF orientation.
+    pub width: u32,
+    /// Pixels, after the EXIF orientation.
+    pub height: u32,
+    /// e.g. `image/jpeg`.
+    pub media_type: String,
+}
+
+/// What attaching a set of files gave: the images, and why the others were refused.
+#[derive(Debug, Default, Serialize, TS)]
+pub struct Attached {
+    /// The images now attached.
+    pub images: Vec<PendingImage>,
+    /// One message per file refused, naming it.
+    pub refused: Vec<String>,
+}
+
+struct Pending {
+    view: PendingImage,
+    bytes: Arc<Vec<u8>>,
+    thumbnail: Arc<Vec<u8>>,
+}
+
+/// The images attached and not yet sent, and the thumbnails of stored ones.
+#[derive(Default)]
+pub struct Images {
+    next_id: AtomicU64,
+    pending: Mutex<HashMap<u64, Pending>>,
+    thumbnails: Mutex<(HashMap<String, Arc<Vec<u8>>>, VecDeque<String>)>,
+}
+
+impl Images {
+    /// Reads and checks each file; the good ones are attached.
+    pub fn attach_files(&self, paths: &[PathBuf]) -> Attached {
+        let mut attached = Attached::default();
+        for path in paths {
+            match read_file(path).and_then(|(name, bytes)| self.attach(Some(name), bytes)) {
+                Ok(image) => attached.images.push(image),
+                Err(error) => attached.refused.push(error.message),
+            }
+        }
+        attached
+    }
+
+    /// Checks `bytes` as an image (decoding it whole) and attaches it.
+    pub fn attach(&self, name: Option<String>, bytes: Vec<u8>) -> CommandResult<PendingImage> {
+        if lock(&self.pending).len() >= MAX_PENDING {
+            return Err(AppError::bad_input(format!(
+                "{} images are already attached; one message may carry at most {MAX_IMAGES}",
+                MAX_PENDING
+            )));
+        }
+        let decoded = gemma_desk_media::decode_bytes(name.as_deref(), &bytes, &Limits::default())
+            .map_err(|error| AppError::bad_input(error.to_string()))?;
+        let thumbnail = thumbnail_png(&decoded)?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let view = PendingImage {
+            id,
+            name,
+            width: decoded.width,
+            height: decoded.height,
+            media_type: decoded.format.media_type().to_owned(),
+        };
+        let pending = Pending { view: view.clone(), bytes: Arc::new(bytes), thumbnail: Arc::new(thumbnail) };
+        lock(&self.pending).insert(id, pending);
+        Ok(view)
+    }
+
+    /// Forgets an attached image (removed before sending).
+    pub fn discard(&self, id: u64) {
+        lock(&self.pending).remove(&id);
+    }
+
+    /// The attached images `ids`, in that order, for the message about to be sent; they stay
+    /// attached until [`Images::sent`].
+    pub fn inputs(&self, ids: &[u64]) -> CommandResult<Vec<ImageInput>> {
+        let pending = lock(&self.pending);
+        ids.iter()
+            .map(|id| {
+                let image = pending.get(id).ok_or_else(|| {
+                    AppError::bad_input(format!("image {id} is no longer attached; attach it again"))
+                })?;
+                Ok(ImageInput { name: image.view.name.clone(), bytes: image.bytes.as_ref().clone() })
+            })
+            .collect()
+    }
+
+    /// The message carrying `ids` is stored: they are no longer pending.
+    pub fn sent(&self, ids: &[u64]) {
+        let mut pending = lock(&self.pending);
+        for id in ids {
+            pending.remove(id);
+        }
+    }
+
+    /// Answers an `attachment:` request; `attachments` is the store's folder.
+    pub fn serve(&self, request: &Request<Vec<u8>>, attachments: Option<&Path>) -> Response<Vec<u8>> {
+        let path = percent_encoding::percent_decode_str(request.uri().path().trim_start_matches('/')).decode_utf8_lossy();
+        let answer = match path.split_once('/') {
+            Some(("pending", id)) => id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| lock(&self.pending).get(&id).map(|image| image.thumbnail.clone()))
+                .map(|png| ("image/png", png.as_ref().clone())),
+            Some(("thumb", sha256)) if is_sha256(sha256) => {
+                attachments.and_then(|dir| self.stored_thumbnail(dir, sha256)).map(|png| ("image/png", png.as_ref().clone()))
+            }
+            Some(("full", sha256)) if is_sha256(sha256) => attachments
+                .and_then(|dir| std::fs::read(dir.join(sha256)).ok())
+                .and_then(|bytes| sniff_media_type(&bytes).map(|kind| (kind, bytes))),
+            _ => None,
+        };
+        let builder = Response::builder().header(header::CACHE_CONTROL, "no-store");
+        match answer {
+            Some((media_type, body)) => builder.header(header::CONTENT_TYPE, media_type).body(body),
+            None => builder.status(StatusCode::NOT_FOUND).body(Vec::new()),
+        }
+        .unwrap_or_else(|_| Response::new(Vec::new()))
+    }
+
+    /// The thumbnail of the stored image `sha256`, made once and kept for a while.
+    fn stored_thumbnail(&self, attachments: &Path, sha256: &str) -> Option<Arc<Vec<u8>>> {
+        if let Some(png) = lock(&self.thumbnails).0.get(sha256) {
+            return Some(png.clone());
+        }
+        let bytes = std::fs::read(attachments.join(sha256)).ok()?;
+        let decoded = gemma_desk_media::decode_bytes(None, &bytes, &Limits::default()).ok()?;
+        let png = Arc::new(thumbnail_png(&decoded).ok()?);
+        let mut thumbnails = lock(&self.thumbnails);
+        let (kept, order) = &mut *thumbnails;
+        if order.len() == THUMBNAILS_KEPT
+            && let Some(oldest) = order.pop_front()
+        {
+            kept.remove(&oldest);
+        }
+        order.push_back(sha256.to_owned());
+        kept.insert(sha256.to_owned(), png.clone());
+        Some(png)
+    }
+}
+
+/// Reads a dropped or picked file, refusing one over the size limit before reading it.
+fn read_file(path: &Path) -> CommandResult<(String, Vec<u8>)> {
+    let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let limit = Limits::default().max_file_bytes;
+    let size = std::fs::metadata(path).map_err(|e| AppError::bad_input(format!("cannot read {name}: {e}")))?.len();
+    if size > limit {
+        return Err(AppError::bad_input(format!(
+            "{name} is {} MiB, more than the {} MiB an image may have",
+            size >> 20,
+            limit >> 20
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| AppError::bad_input(format!("cannot read {name}: {e}")))?;
+    Ok((name, bytes))
+}
+
+fn thumbnail_png(decoded: &gemma_desk_media::Decoded) -> CommandResult<Vec<u8>> {
+    let small = gemma_desk_media::prepare(decoded, Target::LongestSide(THUMBNAIL_SIDE));
+    let mut png = Vec::new();
+    small
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| AppError::io(format!("could not make a thumbnail: {e}")))?;
+    Ok(png)
+}
+
+/// Reads the system clipboard's image natively: WebKitGTK never gives the page clipboard images.
+/// `None` when the clipboard holds no image.
+pub fn clipboard_image() -> CommandResult<Option<(u32, u32, Vec<u8>)>> {
+    let mut clipboard =
+        arboard::Clipboard::new().map_err(|e| AppError::io(format!("the clipboard cannot be read: {e}")))?;
+    match clipboard.get_image() {
+        Ok(image) => Ok(Some((image.width as u32, image.height as u32, image.bytes.into_owned()))),
+        Err(arboard::Error::ContentNotAvailable) => Ok(None),
+        Err(error) => Err(AppError::io(format!("the clipboard's image cannot be read: {error}"))),
+    }
+}
+
+/// RGBA pixels (the clipboard's) as a PNG file's bytes, to store as the attachment.
+pub fn rgba_to_png(width: u32, height: u32, rgba: Vec<u8>) -> CommandResult<Vec<u8>> {
+    let image = image::RgbaImage::from_raw(width, height, rgba)
+        .ok_or_else(|| AppError::io("the clipboard's image has the wrong number of bytes for its size"))?;
+    let mut png = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| AppError::io(format!("could not encode the pasted image: {e}")))?;
+    Ok(png)
+}
+
+fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The media type of an image file by its first bytes; `None` for anything else.
+fn sniff_media_type(bytes: &[u8]) -> Option<&'static str> {
+    image::guess_format(bytes).ok().and_then(|format| match format {
+        image::ImageFormat::Png => Some("image/png"),
+        image::ImageFormat::Jpeg => Some("image/jpeg"),
+        image::ImageFormat::WebP => Some("image/webp"),
+        image::ImageFormat::Gif => Some("image/gif"),
+        image::ImageFormat::Bmp => Some("image/bmp"),
+        _ => None,
+    })
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
