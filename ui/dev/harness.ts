@@ -33,7 +33,7 @@ const branch = [
 ];
 const state: AppView = {
   version: '0.1.0',
-  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: samplingParams({ temperature: 0.7 }), context_size: null, threads: null, gpu_layers: null, data_dir: null, hf_token: null },
+  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: samplingParams({ temperature: 0.7 }), context_size: null, threads: null, gpu_layers: null, image_tokens: 560, data_dir: null, hf_token: null },
   builtin_presets: [
     { id: 'general', name: 'General assistant', prompt: 'You are a helpful assistant.' },
     { id: 'multilingual', name: 'Multilingual', prompt: 'Answer in the language of the question.' },
@@ -45,6 +45,7 @@ const state: AppView = {
   data_dir: '/home/me/.local/share/gemma-desk',
   log_file: '/home/me/.local/share/gemma-desk/gemma-desk.log',
   max_message_chars: 100_000,
+  image_token_budgets: [70, 140, 280, 560, 1120],
   settings_notice: null,
 };
 const conversations = [
@@ -89,7 +90,7 @@ mockIPC(async (cmd, args) => {
     case 'send_message': {
       const user = message(10, { role: 'user', content: String(a.text) });
       const r = message(11, { role: 'assistant', content: '', status: 'streaming' });
-      send(a.onEvent, 0, { event: 'started', user, reply: r });
+      send(a.onEvent, 0, { event: 'started', user, user_attachments: [], reply: r });
       return new Promise(() => {}); // stays "Reading the prompt…" for the screenshot
     }
     default:

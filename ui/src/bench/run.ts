@@ -21,7 +21,7 @@ function benchIpc(): Ipc {
   ];
   const state = {
     version: 'bench',
-    settings: { theme: 'system', model: null, preset_id: '', custom_presets: [], sampling: {}, context_size: null, threads: null, gpu_layers: null, data_dir: null, hf_token: null },
+    settings: { theme: 'system', model: null, preset_id: '', custom_presets: [], sampling: {}, context_size: null, threads: null, gpu_layers: null, image_tokens: 560, data_dir: null, hf_token: null },
     builtin_presets: [],
     sampling_defaults: { temperature: 1, top_k: 64, top_p: 0.95, min_p: 0, repeat_penalty: 1, seed: null, max_tokens: null },
     engine: { state: 'ready', choice: { model: 'bench.gguf', mmproj: null }, info: null, error: null },

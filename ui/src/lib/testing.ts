@@ -36,6 +36,7 @@ export function appView(fields: Partial<AppView> = {}): AppView {
     log_file: '/home/me/.local/share/gemma-desk/gemma-desk.log',
     // MAX_TEXT_CHARS in the chat crate.
     max_message_chars: 100_000,
+    image_token_budgets: [70, 140, 280, 560, 1120],
     settings_notice: null,
     ...fields,
   };
@@ -51,6 +52,7 @@ export function settings(fields: Partial<Settings> = {}): Settings {
     context_size: null,
     threads: null,
     gpu_layers: null,
+    image_tokens: 560,
     data_dir: null,
     hf_token: null,
     ...fields,
