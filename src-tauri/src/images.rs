@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use gemma_desk_chat::{ImageInput, MAX_IMAGES};
 use gemma_desk_media::{Limits, Target};
+use gemma_desk_store::Store;
 use serde::Serialize;
 use tauri::http::{Request, Response, StatusCode, header};
 use ts_rs::TS;
@@ -128,8 +129,8 @@ impl Images {
         }
     }
 
-    /// Answers an `attachment:` request; `attachments` is the store's folder.
-    pub fn serve(&self, request: &Request<Vec<u8>>, attachments: Option<&Path>) -> Response<Vec<u8>> {
+    /// Answers an `attachment:` request from the pending images and `store`'s attachments.
+    pub fn serve(&self, request: &Request<Vec<u8>>, store: Option<&Store>) -> Response<Vec<u8>> {
         let path = percent_encoding::percent_decode_str(request.uri().path().trim_start_matches('/')).decode_utf8_lossy();
         let answer = match path.split_once('/') {
             Some(("pending", id)) => id
@@ -138,10 +139,10 @@ impl Images {
                 .and_then(|id| lock(&self.pending).get(&id).map(|image| image.thumbnail.clone()))
                 .map(|png| ("image/png", png.as_ref().clone())),
             Some(("thumb", sha256)) if is_sha256(sha256) => {
-                attachments.and_then(|dir| self.stored_thumbnail(dir, sha256)).map(|png| ("image/png", png.as_ref().clone()))
+                store.and_then(|store| self.stored_thumbnail(store, sha256)).map(|png| ("image/png", png.as_ref().clone()))
             }
-            Some(("full", sha256)) if is_sha256(sha256) => attachments
-                .and_then(|dir| std::fs::read(dir.join(sha256)).ok())
+            Some(("full", sha256)) if is_sha256(sha256) => store
+                .and_then(|store| std::fs::read(store.attachment_path(sha256)).ok())
                 .and_then(|bytes| sniff_media_type(&bytes).map(|kind| (kind, bytes))),
             _ => None,
         };
@@ -154,11 +155,11 @@ impl Images {
     }
 
     /// The thumbnail of the stored image `sha256`, made once and kept for a while.
-    fn stored_thumbnail(&self, attachments: &Path, sha256: &str) -> Option<Arc<Vec<u8>>> {
+    fn stored_thumbnail(&self, store: &Store, sha256: &str) -> Option<Arc<Vec<u8>>> {
         if let Some(png) = lock(&self.thumbnails).0.get(sha256) {
             return Some(png.clone());
         }
-        let bytes = std::fs::read(attachments.join(sha256)).ok()?;
+        let bytes = std::fs::read(store.attachment_path(sha256)).ok()?;
         let decoded = gemma_desk_media::decode_bytes(None, &bytes, &Limits::default()).ok()?;
         let png = Arc::new(thumbnail_png(&decoded).ok()?);
         let mut thumbnails = lock(&self.thumbnails);

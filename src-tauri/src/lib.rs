@@ -90,8 +90,8 @@ pub fn run(launch: Launch) -> ExitCode {
             let app = context.app_handle().clone();
             // Files are read and thumbnails made off the event loop's thread.
             tauri::async_runtime::spawn_blocking(move || {
-                let folder = app.try_state::<AppState>().map(|state| state.chat.store().attachments_dir().to_path_buf());
-                responder.respond(app.state::<Arc<Images>>().serve(&request, folder.as_deref()));
+                let state = app.try_state::<AppState>();
+                responder.respond(app.state::<Arc<Images>>().serve(&request, state.as_ref().map(|state| state.chat.store())));
             });
         })
         .menu(app_menu)
