@@ -214,16 +214,22 @@ pub async fn attach_images(attached: State<'_, Arc<Images>>, paths: Vec<PathBuf>
             paths.len()
         )));
     }
-    let images = attached.inner().clone();
-    Ok(tokio::task::spawn_blocking(move || images.attach_files(&paths)).await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic())))
+    Ok(attach_files(&attached, paths).await)
 }
 
 /// Attaches images chosen in the native file dialog.
 #[tauri::command]
 pub async fn pick_images<R: Runtime>(app: AppHandle<R>, attached: State<'_, Arc<Images>>) -> CommandResult<Attached> {
     let paths = dialogs::pick_images(&app).await?;
-    let images = attached.inner().clone();
-    Ok(tokio::task::spawn_blocking(move || images.attach_files(&paths)).await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic())))
+    Ok(attach_files(&attached, paths).await)
+}
+
+/// Reads and decodes the files off the async threads (a 12 MP photo takes a while).
+async fn attach_files(attached: &Arc<Images>, paths: Vec<PathBuf>) -> Attached {
+    let images = Arc::clone(attached);
+    tokio::task::spawn_blocking(move || images.attach_files(&paths))
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
 }
 
 /// Attaches the image on the system clipboard, read natively; null when it holds none.

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gemma_desk_chat::{ImageInput, MAX_IMAGES};
-use gemma_desk_media::{Limits, Target};
+use gemma_desk_media::{Format, Limits, Target};
 use gemma_desk_store::Store;
 use serde::Serialize;
 use tauri::http::{Request, Response, StatusCode, header};
@@ -143,7 +143,7 @@ impl Images {
             }
             Some(("full", sha256)) if is_sha256(sha256) => store
                 .and_then(|store| std::fs::read(store.attachment_path(sha256)).ok())
-                .and_then(|bytes| sniff_media_type(&bytes).map(|kind| (kind, bytes))),
+                .and_then(|bytes| Format::sniff(&bytes).map(|format| (format.media_type(), bytes))),
             _ => None,
         };
         let builder = Response::builder().header(header::CACHE_CONTROL, "no-store");
@@ -225,18 +225,6 @@ pub fn rgba_to_png(width: u32, height: u32, rgba: Vec<u8>) -> CommandResult<Vec<
 
 fn is_sha256(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-/// The media type of an image file by its first bytes; `None` for anything else.
-fn sniff_media_type(bytes: &[u8]) -> Option<&'static str> {
-    image::guess_format(bytes).ok().and_then(|format| match format {
-        image::ImageFormat::Png => Some("image/png"),
-        image::ImageFormat::Jpeg => Some("image/jpeg"),
-        image::ImageFormat::WebP => Some("image/webp"),
-        image::ImageFormat::Gif => Some("image/gif"),
-        image::ImageFormat::Bmp => Some("image/bmp"),
-        _ => None,
-    })
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

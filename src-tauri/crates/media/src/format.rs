@@ -45,6 +45,11 @@ impl Format {
         }
     }
 
+    /// The format of a file by its first bytes (never its name), if it is one of the five.
+    pub fn sniff(bytes: &[u8]) -> Option<Format> {
+        image::guess_format(bytes).ok().and_then(Format::from_image)
+    }
+
     /// The format for one the `image` crate detected, if it is one of the five.
     pub(crate) fn from_image(format: ImageFormat) -> Option<Format> {
         match format {
