@@ -122,7 +122,7 @@ impl Entry {
 
 /// Whether a string value under this key is kept rather than skipped.
 fn keep_string(key: &str) -> bool {
-    matches!(key, "general.architecture" | "general.name" | "tokenizer.chat_template")
+    matches!(key, "general.architecture" | "general.name" | "tokenizer.chat_template" | "clip.projector_type")
 }
 
 impl Reader<'_> {

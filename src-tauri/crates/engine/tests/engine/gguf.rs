@@ -270,6 +270,22 @@ fn valid_file_is_accepted_with_its_info() {
 }
 
 #[test]
+fn a_projector_says_its_kind_and_image_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut projector = valid();
+    projector
+        .set("general.architecture", s("clip"))
+        .set("clip.has_vision_encoder", Val::Bool(1))
+        .set("clip.projector_type", s("gemma4v"))
+        .set("clip.vision.image_size", Val::U32(768));
+    let path = write(dir.path(), "mmproj.gguf", &projector.build().bytes);
+    let info = inspect(&path).unwrap();
+    assert!(info.is_projector && info.has_vision_encoder);
+    // The engine sizes Gemma 4's images by its token budget only when it knows the kind.
+    assert_eq!((info.projector_type.as_deref(), info.image_size), (Some("gemma4v"), Some(768)));
+}
+
+#[test]
 fn valid_variants_are_accepted() {
     type Variant = (&'static str, fn(&mut Gguf), fn(&GgufInfo) -> bool);
     let variants: Vec<Variant> = vec![
