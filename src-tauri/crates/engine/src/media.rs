@@ -58,7 +58,7 @@ impl Projector {
     pub(crate) fn new(context: MtmdContext, gguf: &GgufInfo, image_tokens: u32) -> Projector {
         let vision = context.support_vision();
         let audio = context.support_audio();
-        Projector { context: Mutex::new(context), target: target_for(gguf, image_tokens), vision, audio }
+        Projector { context: Mutex::new(context), target: image_target(gguf, image_tokens), vision, audio }
     }
 
     pub(crate) fn vision(&self) -> bool {
@@ -75,7 +75,8 @@ impl Projector {
 
     /// The image tokens of the largest image this projector makes from pixels of
     /// [`Projector::target`] size: what the micro-batch must hold. Measured by tokenizing a plain
-    /// image of that size (no encoding), since the count depends on the projector's own layout.
+    /// image of that size (no encoding), since the count depends on the projector's own layout;
+    /// for a Gemma 4 budget, at least the budget itself.
     pub(crate) fn max_image_tokens(&self) -> Result<usize, EngineError> {
         if !self.vision {
             return Ok(0);
@@ -93,7 +94,16 @@ impl Projector {
         let chunks = self.tokenize(&bitmap).map_err(|error| {
             EngineError::LoadFailed(format!("the projector could not take a {width}x{height} image: {error}"))
         })?;
-        Ok(image_tokens(&chunks))
+        let measured = image_tokens(&chunks);
+        Ok(match self.target {
+            // mtmd makes at most the budget's tokens of a Gemma 4 image (the `image_max_tokens` it
+            // was given), but rounding a square's sides to whole 48 px tokens can lose it a row and
+            // a column that other shapes keep: a 560-token square takes 23x23 = 529, a 4:3 photo
+            // 27x20 = 540. The square still counts where mtmd scales a small image up to its
+            // 70-token minimum (9x9 = 81 at a budget of 70).
+            Target::PixelBudget(pixels) => measured.max((pixels / GEMMA4_PIXELS_PER_TOKEN) as usize),
+            Target::LongestSide(_) => measured,
+        })
     }
 
     fn tokenize(&self, bitmap: &MtmdBitmap) -> Result<MtmdInputChunks, String> {
@@ -102,9 +112,9 @@ impl Projector {
     }
 }
 
-/// What size the projector wants its images: Gemma 3 takes squares of its `image_size` (896),
-/// Gemma 4 any shape within its budget of 48x48-pixel tokens.
-fn target_for(gguf: &GgufInfo, image_tokens: u32) -> Target {
+/// What size the projector described by `gguf` wants its images: Gemma 3 takes squares of its
+/// `image_size` (896), Gemma 4 any shape within its budget of `image_tokens` 48x48-pixel tokens.
+pub fn image_target(gguf: &GgufInfo, image_tokens: u32) -> Target {
     match gguf.projector_type.as_deref() {
         Some(kind) if kind.starts_with("gemma4") => {
             Target::PixelBudget(u64::from(image_tokens) * GEMMA4_PIXELS_PER_TOKEN)

@@ -1,6 +1,6 @@
 //! Images through the real mtmd path, with the tiny generated projectors and the 270M model:
-//! token counts, replies that depend on the pixels, KV reuse of image chunks by id, and the
-//! images llama.cpp would abort on, refused first.
+//! token counts (Gemma 4's following its image-token budget), replies that depend on the pixels,
+//! KV reuse of image chunks by id, and the images llama.cpp would abort on, refused first.
 
 use std::path::{Path, PathBuf};
 
@@ -15,13 +15,11 @@ use crate::test_model;
 const TINY_IMAGE_TOKENS: u32 = 16;
 
 fn load_vision(projector: &str, ctx: u32) -> (LoadedModel, LoadOptions) {
-    let options = LoadOptions {
-        model: test_model(),
-        mmproj: Some(test_projector(projector)),
-        ctx: Some(ctx),
-        threads: Some(2),
-        ..Default::default()
-    };
+    load_with(LoadOptions { mmproj: Some(test_projector(projector)), ctx: Some(ctx), ..Default::default() })
+}
+
+fn load_with(options: LoadOptions) -> (LoadedModel, LoadOptions) {
+    let options = LoadOptions { model: test_model(), threads: Some(2), ..options };
     (LoadedModel::load(backend(), &options).expect("the test model loads with its projector"), options)
 }
 
@@ -152,6 +150,54 @@ fn a_large_projector_gets_a_micro_batch_that_holds_its_images() {
 }
 
 #[test]
+fn a_gemma4_photo_becomes_about_its_budget_of_image_tokens_and_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo =
+        image(dir.path(), 1600, 1200, |x, y| [(x / 7 % 256) as u8, (y / 5 % 256) as u8, ((x + y) / 11 % 256) as u8]);
+    // One `gemma4v` token per 48x48 pixels. The engine scales the 4:3 photo to within the budget's
+    // pixels (tokens x 48 x 48), aspect kept; mtmd then rounds each side to a multiple of 48 (its
+    // 16 px patches, pooled 3x3), scaling down where the rounded size would pass the budget it was
+    // given (and up to its 70-token minimum). So each side's token count is its pixels / 48, rounded:
+    // - 70 tokens, 161280 px: 463x347, rounded to 480x336, is exactly 161280 px: 10 x 7 = 70;
+    // - 560 tokens, 1290240 px: 1311x983 (27.3 x 20.48 tokens), rounded to 1296x960: 27 x 20 = 540,
+    //   a little under the budget, never over it; more than a square image of the budget takes
+    //   (23 x 23 = 529), so the micro-batch must be sized for the budget, not for a square;
+    // - 1120 tokens, 2580480 px: the photo fits as it is, rounded to 1584x1200: 33 x 25 = 825.
+    for (budget, expected) in [(70, 70), (560, 540), (1120, 825)] {
+        let (model, options) = load_with(LoadOptions {
+            mmproj: Some(test_projector("vision-gemma4")),
+            ctx: Some(2048),
+            image_tokens: Some(budget),
+            ..Default::default()
+        });
+        let mut session = Session::new(backend(), &model, &options).unwrap();
+        let (text, figures) = reply(&mut session, &[asking(vec![photo.clone()], "What is this?")], &greedy(8));
+        assert_eq!(figures.image_tokens_encoded, expected, "a budget of {budget}: {figures:?}");
+        assert!(figures.prompt_tokens > expected, "{figures:?}");
+        assert!(figures.generated_tokens > 0 && !text.is_empty(), "a budget of {budget}: a reply runs: {figures:?}");
+    }
+}
+
+#[test]
+fn a_gemma4_image_whose_rounded_sides_pass_the_budget_is_scaled_down_to_fit_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // 552x264 is 11.5 x 5.5 tokens of 48 px: 63.25 of them, within a budget of 70, so the engine
+    // leaves it as it is. mtmd rounds the sides to 12 x 6 = 72 tokens, past the budget it was given,
+    // and scales down instead (by sqrt(72.x / 70), rounding down): 12 x 5 = 60. Without the budget
+    // it would keep 72.
+    let (model, options) = load_with(LoadOptions {
+        mmproj: Some(test_projector("vision-gemma4")),
+        ctx: Some(1024),
+        image_tokens: Some(70),
+        ..Default::default()
+    });
+    let wide = image(dir.path(), 552, 264, |x, y| [(x % 256) as u8, (y % 256) as u8, 128]);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let (_, figures) = reply(&mut session, &[asking(vec![wide], "What is this?")], &greedy(2));
+    assert_eq!(figures.image_tokens_encoded, 60, "{figures:?}");
+}
+
+#[test]
 fn a_broken_image_file_is_a_clear_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("holiday.png");
@@ -176,4 +222,31 @@ fn the_rendered_prompt_shows_mtmds_marker_where_each_image_goes() {
         .unwrap();
     assert_eq!(text.matches("<__media__>").count(), 2, "{text}");
     assert!(text.find("<__media__>").unwrap() < text.find("Compare.").unwrap(), "images come before the text: {text}");
+}
+
+#[test]
+fn old_turns_dropped_to_fit_the_context_take_their_images_with_them_and_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, options) = load_vision("vision-gemma3", 256);
+    let mut session = Session::new(backend(), &model, &options).unwrap();
+    let mut messages = vec![asking(vec![red(dir.path()), stripes(dir.path())], "Turn 0: what are these?")];
+    messages.push(ChatMessage::assistant("A red picture and a striped one."));
+    for turn in 1..12 {
+        messages.push(ChatMessage::user(format!("Turn {turn}: tell me something about the number {turn}.")));
+        messages.push(ChatMessage::assistant(format!("The number {turn} is a fine number with many properties.")));
+    }
+    messages.push(ChatMessage::user("And the last one?"));
+    let mut notices = Vec::new();
+    let figures = session
+        .generate(&messages, &RenderOptions::default(), &greedy(8), &|| false, &mut |event| {
+            if let gemma_desk_engine::ReplyEvent::Notice(notice) = event {
+                notices.push(notice);
+            }
+        })
+        .unwrap();
+    assert!(figures.dropped_messages >= 2, "{figures:?}");
+    assert_eq!((figures.image_tokens_encoded, figures.image_tokens_reused), (0, 0), "the images went with their turn");
+    assert!(figures.prompt_tokens <= 256, "{figures:?}");
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(notices[0].contains("with the 2 images in them"), "the user is told the images were left out: {notices:?}");
 }
