@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use gemma_desk_chat::{ImageInput, MAX_IMAGES};
+use gemma_desk_chat::{CheckedImage, MAX_IMAGES, check_image};
 use gemma_desk_media::{Format, Limits, Target};
 use gemma_desk_store::Store;
 use serde::Serialize;
@@ -52,8 +52,7 @@ pub struct Attached {
 }
 
 struct Pending {
-    view: PendingImage,
-    bytes: Arc<Vec<u8>>,
+    image: CheckedImage,
     thumbnail: Arc<Vec<u8>>,
 }
 
@@ -86,8 +85,7 @@ impl Images {
                 MAX_PENDING
             )));
         }
-        let decoded = gemma_desk_media::decode_bytes(name.as_deref(), &bytes, &Limits::default())
-            .map_err(|error| AppError::bad_input(error.to_string()))?;
+        let (image, decoded) = check_image(name.clone(), bytes).map_err(|error| AppError::bad_input(error.to_string()))?;
         let thumbnail = thumbnail_png(&decoded)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let view = PendingImage {
@@ -97,7 +95,7 @@ impl Images {
             height: decoded.height,
             media_type: decoded.format.media_type().to_owned(),
         };
-        let pending = Pending { view: view.clone(), bytes: Arc::new(bytes), thumbnail: Arc::new(thumbnail) };
+        let pending = Pending { image, thumbnail: Arc::new(thumbnail) };
         lock(&self.pending).insert(id, pending);
         Ok(view)
     }
@@ -107,16 +105,16 @@ impl Images {
         lock(&self.pending).remove(&id);
     }
 
-    /// The attached images `ids`, in that order, for the message about to be sent; they stay
-    /// attached until [`Images::sent`].
-    pub fn inputs(&self, ids: &[u64]) -> CommandResult<Vec<ImageInput>> {
+    /// The attached images `ids`, in that order, for the message about to be sent (checked when
+    /// attached, not decoded again); they stay attached until [`Images::sent`].
+    pub fn inputs(&self, ids: &[u64]) -> CommandResult<Vec<CheckedImage>> {
         let pending = lock(&self.pending);
         ids.iter()
             .map(|id| {
                 let image = pending.get(id).ok_or_else(|| {
                     AppError::bad_input(format!("image {id} is no longer attached; attach it again"))
                 })?;
-                Ok(ImageInput { name: image.view.name.clone(), bytes: image.bytes.as_ref().clone() })
+                Ok(image.image.clone())
             })
             .collect()
     }

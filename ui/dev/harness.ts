@@ -24,7 +24,7 @@ fn main() {
 
 See [the docs](https://doc.rust-lang.org/std/primitive.slice.html#method.sort).`;
 
-const stats = { ttft_ms: 312, prefill_tps: 850.2, decode_tps: 42.7, prompt_tokens: 128, generated_tokens: 96, reused_tokens: 64 };
+const stats = { ttft_ms: 312, prefill_tps: 850.2, decode_tps: 42.7, prompt_tokens: 128, generated_tokens: 96, reused_tokens: 64, image_tokens_reused: null, image_tokens_encoded: null };
 const branch = [
   entry(message(1, { role: 'user', content: 'How do I sort a vector in Rust?' })),
   entry(message(2, { role: 'assistant', content: reply, model: 'gemma-3-4b-it', stats }), 2, 3),
@@ -78,7 +78,7 @@ mockIPC(async (cmd, args) => {
     case 'open_conversation':
       return { conversation: conversations.find((c) => c.id === a.id) ?? conversations[0], branch };
     case 'search_messages':
-      return [{ conversation_id: 3, title: 'Sorting in Rust', message_id: 2, role: 'assistant', snippet: 'how to \u0002sort\u0003 a vector <b>not bold</b>' }];
+      return [{ conversation_id: 3, title: 'Sorting in Rust', message_id: 2, role: 'assistant', snippet: 'how to \u0002sort\u0003 a vector <b>not bold</b>', image_count: 0 }];
     case 'models_overview':
       return overview;
     case 'download_model': {

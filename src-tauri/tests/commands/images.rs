@@ -14,6 +14,13 @@ fn write_picture(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     path
 }
 
+/// Replies of four greedy tokens: enough to see one was written.
+fn short_greedy_replies(app: &TestApp) {
+    let mut settings = app.call("app_state", json!({})).unwrap()["settings"].clone();
+    settings["sampling"] = json!({ "greedy": true, "max_tokens": 4 });
+    app.call("save_settings", json!({ "settings": settings })).unwrap();
+}
+
 fn conversation(app: &TestApp) -> Value {
     app.call("create_conversation", json!({ "systemPrompt": null })).unwrap()["id"].clone()
 }
@@ -61,9 +68,7 @@ fn images_for_a_model_that_cannot_see_are_refused_and_nothing_is_stored() {
     // Still attached: the user may switch to a vision model and send it again.
     let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
     assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
-    let mut settings = app.call("app_state", json!({})).unwrap()["settings"].clone();
-    settings["sampling"] = json!({ "greedy": true, "max_tokens": 4 });
-    app.call("save_settings", json!({ "settings": settings })).unwrap();
+    short_greedy_replies(&app);
     let reply = app.call("send_message", args.clone()).unwrap();
     assert_eq!(reply["status"], "done", "{reply}");
 
@@ -82,6 +87,7 @@ fn an_image_alone_is_a_message() {
     let app = TestApp::start();
     let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
     assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
+    short_greedy_replies(&app);
     let picture = write_picture(app.dir.path(), "beach.png");
     let image = app.call("attach_images", json!({ "paths": [picture] })).unwrap()["images"][0]["id"].clone();
     let id = conversation(&app);
@@ -101,4 +107,32 @@ fn a_discarded_image_is_not_sent() {
     let id = conversation(&app);
     let args = json!({ "conversationId": id, "text": "What is this?", "images": [image], "onEvent": channel() });
     assert_eq!(app.error_code("send_message", args), "bad_input");
+}
+
+#[test]
+fn an_edited_question_keeps_its_images() {
+    let app = TestApp::start();
+    let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
+    assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
+    short_greedy_replies(&app);
+    let picture = write_picture(app.dir.path(), "beach.png");
+    let image = app.call("attach_images", json!({ "paths": [picture] })).unwrap()["images"][0]["id"].clone();
+    let id = conversation(&app);
+    let args = json!({ "conversationId": id, "text": "What is this?", "images": [image], "onEvent": channel() });
+    app.call("send_message", args).unwrap();
+    let branch = app.call("open_conversation", json!({ "id": id })).unwrap()["branch"].clone();
+    let (question, sent) = (branch[0]["message"]["id"].clone(), branch[0]["attachments"][0].clone());
+
+    let args = json!({ "messageId": question, "text": "Where is this?", "onEvent": channel() });
+    let reply = app.call("edit_message", args).unwrap();
+    assert_ne!(reply["status"], "error", "{reply}");
+    let branch = app.call("open_conversation", json!({ "id": id })).unwrap()["branch"].clone();
+    assert_eq!(branch[0]["message"]["content"], "Where is this?");
+    assert_eq!(branch[0]["sibling_count"], 2);
+    let kept = &branch[0]["attachments"];
+    assert_eq!(kept.as_array().map(Vec::len), Some(1), "{branch}");
+    assert_eq!((&kept[0]["sha256"], &kept[0]["name"]), (&sent["sha256"], &json!("beach.png")));
+    assert_ne!(kept[0]["message_id"], sent["message_id"]);
+    // The same image at the same place: the edited question's reply reads it from the KV cache.
+    assert_eq!(reply["stats"]["image_tokens_reused"], 16, "the edited question's reply did not see the image: {reply}");
 }

@@ -10,7 +10,7 @@ use gemma_desk_engine::{
     Reply, ReplyFigures, SamplingParams, StopReason, WorkerClient, WorkerCommand, WorkerDeath, inspect,
 };
 use gemma_desk_store::{
-    Attachment, BranchMessage, ConversationId, Message, MessageId, MessageStatus, NewAttachment, ReplyRecorder, ReplyStats, Role,
+    Attachment, AttachmentSource, BranchMessage, ConversationId, Message, MessageId, MessageStatus, NewAttachment, ReplyRecorder, ReplyStats, Role,
     Store,
 };
 use serde::{Deserialize, Serialize};
@@ -24,14 +24,38 @@ pub const MAX_TEXT_CHARS: usize = 100_000;
 /// The most images one message may carry.
 pub const MAX_IMAGES: usize = 10;
 
-/// An image attached to a question: the bytes of the dropped, picked or pasted file, stored as
-/// they are once they have been checked.
+/// An image attached to a question, checked: it decoded whole, so it is stored as it is and the
+/// engine is not the first to find it broken. Made by [`check_image`] alone.
 #[derive(Debug, Clone)]
-pub struct ImageInput {
-    /// The file's name, to name it in messages; none for a pasted image.
-    pub name: Option<String>,
-    /// The file's bytes.
-    pub bytes: Vec<u8>,
+pub struct CheckedImage {
+    bytes: Arc<[u8]>,
+    info: NewAttachment,
+}
+
+impl CheckedImage {
+    /// What the store records about it: its type, size in pixels and name.
+    pub fn info(&self) -> &NewAttachment {
+        &self.info
+    }
+}
+
+/// Decodes the dropped, picked or pasted file `bytes` (named `name`; none for a pasted image)
+/// whole, within the default limits: the image to attach, and its pixels (for a thumbnail). A
+/// broken or oversized file is refused with a message naming it. A 12 MP photo takes a tenth of
+/// a second or more: call it off the async threads.
+pub fn check_image(
+    name: Option<String>,
+    bytes: Vec<u8>,
+) -> Result<(CheckedImage, gemma_desk_media::Decoded), gemma_desk_media::MediaError> {
+    let decoded = gemma_desk_media::decode_bytes(name.as_deref(), &bytes, &gemma_desk_media::Limits::default())?;
+    let info = NewAttachment {
+        media_type: decoded.format.media_type().to_owned(),
+        width: Some(i64::from(decoded.width)),
+        height: Some(i64::from(decoded.height)),
+        duration_ms: None,
+        name,
+    };
+    Ok((CheckedImage { bytes: Arc::from(bytes), info }, decoded))
 }
 
 /// A model file and, optionally, the projector that gives it eyes or ears.
@@ -248,13 +272,14 @@ impl Chat {
         self.send_with_images(conversation, text, Vec::new(), sampling, sink).await
     }
 
-    /// Sends `text` with `images` (shown to the model before the text). Every image is decoded
-    /// and checked first, and the model must be able to see: otherwise nothing is stored.
+    /// Sends `text` with `images` (shown to the model before the text). The model must be able
+    /// to see, or nothing is stored; the question and its images are stored together or not at
+    /// all.
     pub async fn send_with_images(
         &self,
         conversation: ConversationId,
         text: &str,
-        images: Vec<ImageInput>,
+        images: Vec<CheckedImage>,
         sampling: &SamplingParams,
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
@@ -262,16 +287,20 @@ impl Chat {
         if images.is_empty() || !text.trim().is_empty() {
             check_text(text)?;
         }
-        let images = check_images(images).await?;
+        if images.len() > MAX_IMAGES {
+            return Err(ChatError::BadInput(format!(
+                "{} images are attached; one message may carry at most {MAX_IMAGES}",
+                images.len()
+            )));
+        }
         let _turn = self.begin_turn().await?;
         if !images.is_empty() {
             self.check_can_see()?;
         }
         let leaf = self.store.conversation(conversation).await?.current_leaf_id;
-        let user = self.store.add_message(conversation, leaf, Role::User, text, now()).await?;
-        for (bytes, info) in &images {
-            self.store.add_attachment(user.id, bytes, info, now()).await?;
-        }
+        let sources: Vec<AttachmentSource<'_>> =
+            images.iter().map(|image| AttachmentSource::Bytes(&image.bytes, &image.info)).collect();
+        let (user, _) = self.store.add_question(conversation, leaf, text, &sources, now()).await?;
         self.reply_after(user.clone(), Some(user), sampling, sink).await
     }
 
@@ -309,8 +338,8 @@ impl Chat {
         self.reply_after(question, None, sampling, sink).await
     }
 
-    /// Replaces the user message `message` with `text` (a new sibling branch) and streams the
-    /// reply to it.
+    /// Replaces the user message `message` with `text` (a new sibling branch, with the same
+    /// attachments) and streams the reply to it.
     pub async fn edit(
         &self,
         message: MessageId,
@@ -318,7 +347,6 @@ impl Chat {
         sampling: &SamplingParams,
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
-        check_text(text)?;
         let _turn = self.begin_turn().await?;
         let old = self.store.message(message).await?;
         if old.role != Role::User {
@@ -326,7 +354,16 @@ impl Chat {
                 "message {message} is not yours; only your messages can be edited"
             )));
         }
-        let user = self.store.add_message(old.conversation_id, old.parent_id, Role::User, text, now()).await?;
+        let attachments = self.store.attachments(message).await?;
+        let has_images = attachments.iter().any(|attachment| attachment.media_type.starts_with("image/"));
+        if !has_images || !text.trim().is_empty() {
+            check_text(text)?;
+        }
+        if has_images {
+            self.check_can_see()?;
+        }
+        let sources: Vec<AttachmentSource<'_>> = attachments.iter().map(AttachmentSource::Stored).collect();
+        let (user, _) = self.store.add_question(old.conversation_id, old.parent_id, text, &sources, now()).await?;
         self.reply_after(user.clone(), Some(user), sampling, sink).await
     }
 
@@ -512,39 +549,6 @@ fn prompt_messages<'a>(
     messages
 }
 
-/// Decodes every image (off the async threads: a 12 MP photo takes a while) to check it and learn
-/// its size and type; the first that fails is the error, naming its file.
-async fn check_images(images: Vec<ImageInput>) -> Result<Vec<(Vec<u8>, NewAttachment)>, ChatError> {
-    if images.len() > MAX_IMAGES {
-        return Err(ChatError::BadInput(format!(
-            "{} images are attached; one message may carry at most {MAX_IMAGES}",
-            images.len()
-        )));
-    }
-    if images.is_empty() {
-        return Ok(Vec::new());
-    }
-    tokio::task::spawn_blocking(move || {
-        images
-            .into_iter()
-            .map(|image| {
-                let limits = gemma_desk_media::Limits::default();
-                let decoded = gemma_desk_media::decode_bytes(image.name.as_deref(), &image.bytes, &limits)
-                    .map_err(|error| ChatError::BadInput(error.to_string()))?;
-                let info = NewAttachment {
-                    media_type: decoded.format.media_type().to_owned(),
-                    width: Some(i64::from(decoded.width)),
-                    height: Some(i64::from(decoded.height)),
-                    duration_ms: None,
-                    name: image.name,
-                };
-                Ok((image.bytes, info))
-            })
-            .collect()
-    })
-    .await
-    .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
-}
 
 /// How a reply that stopped for `stop` is stored.
 fn reply_status(stop: StopReason) -> MessageStatus {
@@ -555,14 +559,20 @@ fn reply_status(stop: StopReason) -> MessageStatus {
     }
 }
 
-/// The stored figures of a reply.
+/// The stored figures of a reply. A prompt without images has no image-token figures (rather
+/// than zeros), so that its export reads as it did before images were stored.
 fn reply_stats(figures: Option<&ReplyFigures>) -> ReplyStats {
-    figures.map_or_else(ReplyStats::default, |f| ReplyStats {
-        ttft_ms: Some(f.ttft_ms),
-        prefill_tps: Some(f.prefill_tps),
-        decode_tps: Some(f.decode_tps),
-        prompt_tokens: Some(f.prompt_tokens.into()),
-        generated_tokens: Some(f.generated_tokens.into()),
-        reused_tokens: Some(f.reused_tokens.into()),
+    figures.map_or_else(ReplyStats::default, |f| {
+        let with_images = f.image_tokens_reused + f.image_tokens_encoded > 0;
+        ReplyStats {
+            ttft_ms: Some(f.ttft_ms),
+            prefill_tps: Some(f.prefill_tps),
+            decode_tps: Some(f.decode_tps),
+            prompt_tokens: Some(f.prompt_tokens.into()),
+            generated_tokens: Some(f.generated_tokens.into()),
+            reused_tokens: Some(f.reused_tokens.into()),
+            image_tokens_reused: with_images.then_some(f.image_tokens_reused.into()),
+            image_tokens_encoded: with_images.then_some(f.image_tokens_encoded.into()),
+        }
     })
 }

@@ -6,7 +6,8 @@
 #![deny(missing_docs)]
 
 pub use chat::{
-    Chat, ChatEvent, EngineState, EngineStatus, EngineTuning, ImageInput, MAX_IMAGES, MAX_TEXT_CHARS, ModelChoice,
+    Chat, ChatEvent, CheckedImage, EngineState, EngineStatus, EngineTuning, MAX_IMAGES, MAX_TEXT_CHARS, ModelChoice,
+    check_image,
 };
 pub use error::ChatError;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gemma_desk_chat::{Chat, ChatEvent, ImageInput, MAX_IMAGES, now};
+use gemma_desk_chat::{Chat, ChatEvent, CheckedImage, MAX_IMAGES, check_image, now};
 use gemma_desk_engine::{SamplingParams, StopReason};
 use gemma_desk_store::{ConversationId, ConversationSettings, Message, MessageStatus, Store};
 use rustyline::error::ReadlineError;
@@ -203,7 +203,7 @@ fn resume(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Resul
 impl Session {
     /// One turn: the question stored, the reply streamed to stdout (and stored), its figures on
     /// stderr.
-    fn ask(&mut self, text: &str, images: Vec<ImageInput>, sampling: &SamplingParams) -> anyhow::Result<Message> {
+    fn ask(&mut self, text: &str, images: Vec<CheckedImage>, sampling: &SamplingParams) -> anyhow::Result<Message> {
         let mut stdout = std::io::stdout();
         let mut stop_reason = None;
         let turn = self.chat.send_with_images(self.conversation, text, images, sampling, |event| match event {
@@ -244,11 +244,11 @@ impl Session {
     }
 }
 
-/// An image file to attach, read whole; the chat checks and decodes it.
-fn read_image(path: &Path) -> anyhow::Result<ImageInput> {
+/// An image file to attach, read whole and checked (decoded) now.
+fn read_image(path: &Path) -> anyhow::Result<CheckedImage> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read the image {}", path.display()))?;
     let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
-    Ok(ImageInput { name, bytes })
+    Ok(check_image(name, bytes)?.0)
 }
 
 fn images_in_words(count: usize) -> String {

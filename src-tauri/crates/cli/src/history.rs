@@ -109,7 +109,7 @@ fn run_command(runtime: &Runtime, store: &Store, command: HistoryCommand) -> any
                 Scope::Tree => ExportScope::WholeTree,
             };
             let text = match format {
-                Format::Md => runtime.block_on(store.export_markdown(id, scope))?,
+                Format::Md => runtime.block_on(store.export_markdown(id, scope, None))?.text,
                 Format::Json => runtime.block_on(store.export_json(id, scope))?,
             };
             match output {

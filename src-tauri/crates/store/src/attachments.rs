@@ -26,6 +26,16 @@ use crate::types::{Attachment, MessageId, Millis, NewAttachment};
 pub(crate) const ATTACHMENT_COLUMNS: &str =
     "id, message_id, sha256, media_type, size, width, height, duration_ms, name, created_at";
 
+/// An attachment of a message being added: bytes to store, or one already stored elsewhere (an
+/// edited question keeps its images).
+#[derive(Debug, Clone, Copy)]
+pub enum AttachmentSource<'a> {
+    /// New bytes, with what they are.
+    Bytes(&'a [u8], &'a NewAttachment),
+    /// The file of an existing attachment, shared.
+    Stored(&'a Attachment),
+}
+
 /// Makes temporary file names unique within the process (the process id covers the others).
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
@@ -155,6 +165,17 @@ pub(crate) fn attachment_from_row(row: &SqliteRow) -> Attachment {
         duration_ms: row.get("duration_ms"),
         name: row.get("name"),
         created_at: row.get("created_at"),
+    }
+}
+
+/// What `stored` is, for another row of the same file.
+pub(crate) fn stored_info(stored: &Attachment) -> NewAttachment {
+    NewAttachment {
+        media_type: stored.media_type.clone(),
+        width: stored.width,
+        height: stored.height,
+        duration_ms: stored.duration_ms,
+        name: stored.name.clone(),
     }
 }
 

@@ -35,14 +35,16 @@
 //! ```
 #![deny(missing_docs)]
 
+pub use attachments::AttachmentSource;
 pub use backup::Backup;
 pub use error::StoreError;
 pub use lock::DatabaseLock;
 pub use recorder::ReplyRecorder;
 pub use store::{DATA_DIR_ENV, Store};
 pub use types::{
-    Attachment, BranchMessage, Conversation, ConversationId, ConversationSettings, ExportScope, Message, MessageId,
-    MessageStatus, Millis, NewAttachment, ReplyStats, Role, SNIPPET_END, SNIPPET_START, SearchHit,
+    Attachment, BranchMessage, Conversation, ConversationId, ConversationSettings, ExportFile, ExportScope,
+    MarkdownExport, Message, MessageId, MessageStatus, Millis, NewAttachment, ReplyStats, Role, SNIPPET_END,
+    SNIPPET_START, SearchHit,
 };
 
 mod attachments;

@@ -3,16 +3,20 @@
 //! history; the conversation's `current_leaf_id` says which branch is shown. A reply is created
 //! `streaming`, its growing text saved as it arrives, then finished with its status and figures.
 
+use std::sync::Arc;
+
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnection, SqliteExecutor, SqliteRow};
 
+use crate::attachments::{AttachmentSource, insert_attachment_row, sha256_hex, stored_info, write_file};
 use crate::error::StoreError;
 use crate::store::Store;
-use crate::types::{ConversationId, Message, MessageId, MessageStatus, Millis, ReplyStats, Role};
+use crate::types::{Attachment, ConversationId, Message, MessageId, MessageStatus, Millis, ReplyStats, Role};
 
 /// The columns [`message_from_row`] reads, in a `SELECT`.
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, parent_id, role, content, status, error, model, \
-     ttft_ms, prefill_tps, decode_tps, prompt_tokens, generated_tokens, reused_tokens, created_at, updated_at";
+     ttft_ms, prefill_tps, decode_tps, prompt_tokens, generated_tokens, reused_tokens, image_tokens_reused, \
+     image_tokens_encoded, created_at, updated_at";
 
 /// A title made from the first user message is at most this many characters (plus "…").
 const TITLE_CHARS: usize = 60;
@@ -40,6 +44,69 @@ impl Store {
         let message = fetch_message(&mut *tx, id).await?;
         tx.commit().await?;
         Ok(message)
+    }
+
+    /// Adds the user's message `content` with its attachments, all or nothing: new files are
+    /// written first (a full disk refuses the message before any row exists), then the message
+    /// and its attachment rows in one transaction. A stored attachment's file must still be
+    /// there, checked under the write lock (a removal cannot take it in between).
+    pub async fn add_question(
+        &self,
+        conversation: ConversationId,
+        parent: Option<MessageId>,
+        content: &str,
+        attachments: &[AttachmentSource<'_>],
+        now: Millis,
+    ) -> Result<(Message, Vec<Attachment>), StoreError> {
+        let mut files = Vec::with_capacity(attachments.len());
+        for source in attachments {
+            let (sha256, bytes, info) = match *source {
+                AttachmentSource::Bytes(bytes, info) => {
+                    if info.media_type.trim().is_empty() {
+                        return Err(StoreError::Invalid(
+                            "an attachment has no media type; give one such as image/png or audio/wav".into(),
+                        ));
+                    }
+                    (sha256_hex(bytes), Some(Arc::<[u8]>::from(bytes)), info.clone())
+                }
+                AttachmentSource::Stored(stored) => (stored.sha256.clone(), None, stored_info(stored)),
+            };
+            if let Some(bytes) = &bytes {
+                write_file(self.attachment_path(&sha256), Arc::clone(bytes)).await?;
+            }
+            files.push((sha256, bytes, info));
+        }
+        let mut tx = self.begin_write().await?;
+        check_live_conversation(&mut tx, conversation).await?;
+        if let Some(parent) = parent {
+            check_parent(&mut tx, conversation, parent).await?;
+        }
+        let id = insert_message(&mut tx, conversation, parent, Role::User, content, MessageStatus::Done, None, now).await?;
+        let mut rows = Vec::with_capacity(files.len());
+        for (sha256, bytes, info) in &files {
+            let path = self.attachment_path(sha256);
+            // Under the write lock: a removal of the same bytes may have deleted the file since.
+            let size = match bytes {
+                Some(bytes) => {
+                    write_file(path, Arc::clone(bytes)).await?;
+                    bytes.len()
+                }
+                None => {
+                    let meta = std::fs::metadata(&path).map_err(|_| {
+                        StoreError::Invalid(format!(
+                            "the attachment {} is no longer in the attachment store",
+                            info.name.as_deref().unwrap_or(sha256)
+                        ))
+                    })?;
+                    usize::try_from(meta.len()).unwrap_or(usize::MAX)
+                }
+            };
+            rows.push(insert_attachment_row(&mut tx, id, sha256, size, info, now).await?);
+        }
+        show_new_leaf(&mut tx, conversation, id, &title_from(content), now).await?;
+        let message = fetch_message(&mut *tx, id).await?;
+        tx.commit().await?;
+        Ok((message, rows))
     }
 
     /// Starts an assistant reply after `parent`: status `streaming`, no text yet, shown as the
@@ -99,7 +166,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let conversation: Option<ConversationId> = sqlx::query_scalar(
             "UPDATE messages SET content = ?2, status = ?3, error = ?4, ttft_ms = ?5, prefill_tps = ?6,
-                 decode_tps = ?7, prompt_tokens = ?8, generated_tokens = ?9, reused_tokens = ?10, updated_at = ?11
+                 decode_tps = ?7, prompt_tokens = ?8, generated_tokens = ?9, reused_tokens = ?10,
+                 image_tokens_reused = ?11, image_tokens_encoded = ?12, updated_at = ?13
              WHERE id = ?1 AND status = 'streaming' RETURNING conversation_id",
         )
         .bind(id)
@@ -112,6 +180,8 @@ impl Store {
         .bind(stats.prompt_tokens)
         .bind(stats.generated_tokens)
         .bind(stats.reused_tokens)
+        .bind(stats.image_tokens_reused)
+        .bind(stats.image_tokens_encoded)
         .bind(now)
         .fetch_optional(&mut *tx)
         .await?;
@@ -250,6 +320,8 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
             prompt_tokens: row.get("prompt_tokens"),
             generated_tokens: row.get("generated_tokens"),
             reused_tokens: row.get("reused_tokens"),
+            image_tokens_reused: row.get("image_tokens_reused"),
+            image_tokens_encoded: row.get("image_tokens_encoded"),
         },
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),

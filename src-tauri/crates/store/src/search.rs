@@ -26,8 +26,8 @@ impl Store {
     /// Messages of live (not deleted) conversations matching every word of `query` (the last one
     /// as a word prefix), best first (bm25), at most `limit`. When more than a thousand messages
     /// match, the newest thousand are ranked. Each hit carries a snippet with the matched words
-    /// between [`SNIPPET_START`] and [`SNIPPET_END`] and "…" where text was left out. A query with
-    /// no words gives no hits.
+    /// between [`SNIPPET_START`] and [`SNIPPET_END`] and "…" where text was left out, and the
+    /// number of images attached to its message. A query with no words gives no hits.
     pub async fn search(&self, query: &str, limit: u32) -> Result<Vec<SearchHit>, StoreError> {
         let Some(whole_words) = fts_query(query, false) else {
             return Ok(Vec::new());
@@ -49,7 +49,9 @@ impl Store {
     /// Runs one FTS5 query (already escaped) and ranks the newest matches.
     async fn search_fts(&self, fts_query: &str, limit: u32) -> Result<Vec<SearchHit>, StoreError> {
         let rows = sqlx::query(
-            "SELECT m.conversation_id, c.title, m.id, m.role, hit.snippet
+            "SELECT m.conversation_id, c.title, m.id, m.role, hit.snippet,
+                 (SELECT count(*) FROM attachments a
+                  WHERE a.message_id = m.id AND a.media_type LIKE 'image/%') AS image_count
              FROM (
                  SELECT rowid AS id, bm25(messages_fts) AS score,
                      snippet(messages_fts, 0, ?3, ?4, '…', ?5) AS snippet
@@ -78,6 +80,7 @@ impl Store {
                     message_id: row.get("id"),
                     role: Role::from_sql(row.get("role"))?,
                     snippet: row.get("snippet"),
+                    image_count: row.get("image_count"),
                 })
             })
             .collect()

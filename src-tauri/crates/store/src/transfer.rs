@@ -19,13 +19,15 @@ use crate::conversations::{fetch_conversation, settings_json};
 use crate::error::StoreError;
 use crate::messages::{MESSAGE_COLUMNS, message_from_row};
 use crate::store::Store;
-use crate::types::{Attachment, Conversation, ConversationId, ExportScope, Message, MessageId, Millis, NewAttachment};
+use crate::types::{
+    Attachment, Conversation, ConversationId, ExportScope, MarkdownExport, Message, MessageId, Millis, NewAttachment,
+};
 
 mod document;
 mod import;
 mod markdown;
 
-use document::{DocAttachment, DocConversation, DocMessage, Document, FORMAT, VERSION};
+use document::{DocAttachment, DocConversation, DocMessage, DocStats, Document, FORMAT, VERSION};
 use import::Import;
 
 impl Store {
@@ -54,13 +56,19 @@ impl Store {
     /// `scope` under `## User`, `## Assistant`, ... with its text verbatim, a reply's figures and
     /// status in italics, and its attachments listed. A whole tree introduces each branch ("Branch
     /// 2 of 3 · after ...").
+    ///
+    /// With `files_folder`, the name of a folder beside the Markdown file (`Trip files` for
+    /// `Trip.md`), images are shown instead of listed: `![photo.png](Trip%20files/photo.png)`,
+    /// linking to the [`MarkdownExport::files`] the caller copies there. Without one (text for a
+    /// terminal) there are no files.
     pub async fn export_markdown(
         &self,
         conversation: ConversationId,
         scope: ExportScope,
-    ) -> Result<String, StoreError> {
+        files_folder: Option<&str>,
+    ) -> Result<MarkdownExport, StoreError> {
         let export = self.load_export(conversation, scope).await?;
-        Ok(markdown::render(&export))
+        Ok(markdown::render(&export, files_folder))
     }
 
     /// Imports a document written by [`Store::export_json`] as a new conversation (new ids, the
@@ -175,7 +183,7 @@ fn json_document(export: &Exported, files: &HashMap<String, Vec<u8>>) -> Result<
             status: message.status,
             error: message.error.as_deref(),
             model: message.model.as_deref(),
-            stats: &message.stats,
+            stats: DocStats::from(&message.stats),
             created_at: message.created_at,
             updated_at: message.updated_at,
             attachments: export
@@ -291,8 +299,9 @@ async fn insert_import(
     for message in &import.messages {
         let id: MessageId = sqlx::query_scalar(
             "INSERT INTO messages (conversation_id, parent_id, role, content, status, error, model, ttft_ms,
-                 prefill_tps, decode_tps, prompt_tokens, generated_tokens, reused_tokens, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING id",
+                 prefill_tps, decode_tps, prompt_tokens, generated_tokens, reused_tokens, image_tokens_reused,
+                 image_tokens_encoded, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING id",
         )
         .bind(conversation)
         // Checked by `import::parse`: a parent is an earlier message.
@@ -308,6 +317,8 @@ async fn insert_import(
         .bind(message.stats.prompt_tokens)
         .bind(message.stats.generated_tokens)
         .bind(message.stats.reused_tokens)
+        .bind(message.stats.image_tokens_reused)
+        .bind(message.stats.image_tokens_encoded)
         .bind(message.created_at)
         .bind(message.updated_at)
         .fetch_one(&mut *conn)

@@ -94,6 +94,12 @@ pub struct ReplyStats {
     pub generated_tokens: Option<i64>,
     /// Prompt tokens reused from the KV cache.
     pub reused_tokens: Option<i64>,
+    /// Image tokens among the prompt tokens reused from the KV cache (`None` when the prompt held
+    /// no image).
+    pub image_tokens_reused: Option<i64>,
+    /// Image tokens among the prompt tokens encoded for this reply (`None` when the prompt held no
+    /// image).
+    pub image_tokens_encoded: Option<i64>,
 }
 
 /// One message in a conversation's tree.
@@ -186,6 +192,25 @@ pub struct NewAttachment {
     pub name: Option<String>,
 }
 
+/// A conversation as Markdown, and the image files its links point at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarkdownExport {
+    /// The Markdown.
+    pub text: String,
+    /// The files to copy into the folder beside the Markdown file, one per distinct image.
+    pub files: Vec<ExportFile>,
+}
+
+/// An attachment file a [`MarkdownExport`] links to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportFile {
+    /// Its name in the folder: one safe file name, no folders, unique in the export even ignoring
+    /// case.
+    pub name: String,
+    /// The stored file to copy ([`crate::Store::attachment_path`]).
+    pub sha256: String,
+}
+
 /// One full-text search result.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct SearchHit {
@@ -201,4 +226,6 @@ pub struct SearchHit {
     /// [`SNIPPET_END`] (control characters that never occur in text, so a UI can split on them
     /// and escape the rest).
     pub snippet: String,
+    /// How many images are attached to the matching message.
+    pub image_count: u32,
 }

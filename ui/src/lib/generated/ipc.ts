@@ -927,7 +927,17 @@ export type ReplyStats = {
   /**
    * Prompt tokens reused from the KV cache.
    */
-  reused_tokens: number | null, };
+  reused_tokens: number | null,
+  /**
+   * Image tokens among the prompt tokens reused from the KV cache (`None` when the prompt held
+   * no image).
+   */
+  image_tokens_reused: number | null,
+  /**
+   * Image tokens among the prompt tokens encoded for this reply (`None` when the prompt held no
+   * image).
+   */
+  image_tokens_encoded: number | null, };
 
 /**
  * Who wrote a message.
@@ -1030,7 +1040,11 @@ export type SearchHit = {
    * [`SNIPPET_END`] (control characters that never occur in text, so a UI can split on them
    * and escape the rest).
    */
-  snippet: string, };
+  snippet: string,
+  /**
+   * How many images are attached to the matching message.
+   */
+  image_count: number, };
 
 /**
  * Everything the user can set.

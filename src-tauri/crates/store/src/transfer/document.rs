@@ -43,10 +43,42 @@ pub(crate) struct DocMessage<'a> {
     pub status: MessageStatus,
     pub error: Option<&'a str>,
     pub model: Option<&'a str>,
-    pub stats: &'a ReplyStats,
+    pub stats: DocStats,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub attachments: Vec<DocAttachment<'a>>,
+}
+
+/// A reply's figures in a [`Document`]. The image-token figures came later than the others: left
+/// out when there are none (a prompt without images), so that such files still import into
+/// versions that do not know them.
+#[derive(Serialize)]
+pub(crate) struct DocStats {
+    pub ttft_ms: Option<f64>,
+    pub prefill_tps: Option<f64>,
+    pub decode_tps: Option<f64>,
+    pub prompt_tokens: Option<i64>,
+    pub generated_tokens: Option<i64>,
+    pub reused_tokens: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_tokens_reused: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_tokens_encoded: Option<i64>,
+}
+
+impl From<&ReplyStats> for DocStats {
+    fn from(stats: &ReplyStats) -> DocStats {
+        DocStats {
+            ttft_ms: stats.ttft_ms,
+            prefill_tps: stats.prefill_tps,
+            decode_tps: stats.decode_tps,
+            prompt_tokens: stats.prompt_tokens,
+            generated_tokens: stats.generated_tokens,
+            reused_tokens: stats.reused_tokens,
+            image_tokens_reused: stats.image_tokens_reused,
+            image_tokens_encoded: stats.image_tokens_encoded,
+        }
+    }
 }
 
 /// One attachment in a [`Document`], its bytes in standard base64.

@@ -248,8 +248,16 @@ fn read_message(message: Value, index: usize) -> Result<(u64, Option<u64>, Impor
 }
 
 fn read_stats(stats: Value, index: usize) -> Result<ReplyStats, StoreError> {
-    const KNOWN: &[&str] =
-        &["ttft_ms", "prefill_tps", "decode_tps", "prompt_tokens", "generated_tokens", "reused_tokens"];
+    const KNOWN: &[&str] = &[
+        "ttft_ms",
+        "prefill_tps",
+        "decode_tps",
+        "prompt_tokens",
+        "generated_tokens",
+        "reused_tokens",
+        "image_tokens_reused",
+        "image_tokens_encoded",
+    ];
     let mut fields = Fields::of(stats, format!("messages[{index}].stats"), KNOWN)?;
     fields.check_unknown()?;
     Ok(ReplyStats {
@@ -259,6 +267,9 @@ fn read_stats(stats: Value, index: usize) -> Result<ReplyStats, StoreError> {
         prompt_tokens: fields.optional("prompt_tokens")?,
         generated_tokens: fields.optional("generated_tokens")?,
         reused_tokens: fields.optional("reused_tokens")?,
+        // Written since images were stored; files from before have neither.
+        image_tokens_reused: fields.optional("image_tokens_reused")?,
+        image_tokens_encoded: fields.optional("image_tokens_encoded")?,
     })
 }
 
@@ -305,9 +316,10 @@ fn read_attachment(attachment: Value, at: &str) -> Result<ImportAttachment, Stor
     }
     let actual = sha256_hex(&data);
     if actual != sha256 {
+        let of_name = name.as_ref().map(|name| format!(" of the attachment {name:?}")).unwrap_or_default();
         return Err(fields.problem(
             "sha256",
-            format!("does not match the data, which hashes to {actual}; the file was altered or damaged"),
+            format!("does not match the data{of_name}, which hashes to {actual}; the file was altered or damaged"),
         ));
     }
     Ok(ImportAttachment { sha256, media_type, name, width, height, duration_ms, created_at, data })

@@ -1,5 +1,6 @@
 //! The Markdown export, for people: a heading, a line of facts, then each message under its
-//! role, texts verbatim. A whole tree is written depth first, every branch introduced by a line
+//! role, texts verbatim, then its images (files in a folder beside the Markdown, see [`files`]) and
+//! its other attachments. A whole tree is written depth first, every branch introduced by a line
 //! saying which of its siblings it is and what it follows.
 
 use std::collections::{HashMap, HashSet};
@@ -7,10 +8,16 @@ use std::fmt::Write as _;
 
 use super::Exported;
 use crate::messages::title_from;
-use crate::types::{Attachment, ExportScope, Message, MessageId, MessageStatus, Millis, Role};
+use crate::types::{Attachment, ExportScope, MarkdownExport, Message, MessageId, MessageStatus, Millis, Role};
 
-/// The conversation as Markdown.
-pub(crate) fn render(export: &Exported) -> String {
+mod files;
+
+use files::{ImageFiles, is_image};
+
+/// The conversation as Markdown, its images linked into `files_folder` (listed when there is
+/// none).
+pub(crate) fn render(export: &Exported, files_folder: Option<&str>) -> MarkdownExport {
+    let mut images = files_folder.map(ImageFiles::new);
     let mut out = String::new();
     let conversation = &export.conversation;
     let title = conversation.title.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -43,19 +50,19 @@ pub(crate) fn render(export: &Exported) -> String {
     match export.scope {
         ExportScope::CurrentBranch => {
             for message in &export.messages {
-                write_message(&mut out, message, export);
+                write_message(&mut out, message, export, &mut images);
             }
         }
-        ExportScope::WholeTree => write_tree(&mut out, &tree, export),
+        ExportScope::WholeTree => write_tree(&mut out, &tree, export, &mut images),
     }
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
     out.push('\n');
-    out
+    MarkdownExport { text: out, files: images.map(ImageFiles::into_files).unwrap_or_default() }
 }
 
 /// Depth first, oldest sibling first, without recursion: a chain of 100,000 messages is fine.
-fn write_tree(out: &mut String, tree: &Tree, export: &Exported) {
+fn write_tree(out: &mut String, tree: &Tree, export: &Exported, images: &mut Option<ImageFiles>) {
     let shown = shown_path(export);
     let mut stack: Vec<usize> = tree.roots.iter().rev().copied().collect();
     while let Some(index) = stack.pop() {
@@ -74,12 +81,12 @@ fn write_tree(out: &mut String, tree: &Tree, export: &Exported) {
             let current = if shown.contains(&message.id) { " (the branch shown)" } else { "" };
             let _ = writeln!(out, "---\n\n**Branch {place} of {of}**{current} · {after}\n");
         }
-        write_message(out, message, export);
+        write_message(out, message, export, images);
         stack.extend(tree.children[index].iter().rev());
     }
 }
 
-fn write_message(out: &mut String, message: &Message, export: &Exported) {
+fn write_message(out: &mut String, message: &Message, export: &Exported, images: &mut Option<ImageFiles>) {
     let _ = writeln!(out, "## {}\n", role_name(message.role));
     if let Some(figures) = figures(message, export.conversation.model.as_deref()) {
         let _ = writeln!(out, "*{}*\n", one_line(&figures));
@@ -94,9 +101,18 @@ fn write_message(out: &mut String, message: &Message, export: &Exported) {
         out.push('\n');
     }
     let attachments = export.attachments.get(&message.id).map_or(&[][..], Vec::as_slice);
-    if !attachments.is_empty() {
+    let mut listed = Vec::new();
+    for attachment in attachments {
+        match images.as_mut().filter(|_| is_image(attachment)) {
+            Some(images) => {
+                let _ = writeln!(out, "{}\n", images.markdown(attachment));
+            }
+            None => listed.push(attachment),
+        }
+    }
+    if !listed.is_empty() {
         out.push_str("Attachments:\n");
-        for attachment in attachments {
+        for attachment in listed {
             let _ = writeln!(out, "- {}", describe(attachment));
         }
         out.push('\n');
@@ -234,7 +250,7 @@ fn count(n: impl TryInto<i64> + Copy, noun: &str) -> String {
 }
 
 /// Text that must stay on one line (inside `*...*`), without control characters.
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -1,7 +1,8 @@
 //! Attachments: content-addressed files, one per distinct content, removed with the last row
 //! that refers to them.
 
-use gemma_desk_store::{NewAttachment, Role, Store, StoreError};
+use gemma_desk_store::{AttachmentSource, NewAttachment, Role, Store, StoreError};
+use sha2::Digest;
 
 use crate::{new_conversation, open_store};
 
@@ -110,4 +111,66 @@ async fn a_path_from_a_bad_hash_never_leaves_the_attachments_folder() {
         let path = store.attachment_path(hostile);
         assert!(path.starts_with(&folder) && !path.exists(), "{hostile:?} gave {}", path.display());
     }
+}
+
+#[tokio::test]
+async fn a_question_and_its_attachments_are_stored_together() {
+    let (_dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    let (beach, dunes) = (png("beach.png"), png("dunes.png"));
+    let sources = [AttachmentSource::Bytes(b"beach pixels", &beach), AttachmentSource::Bytes(b"dune pixels", &dunes)];
+    let (question, attachments) = store.add_question(chat.id, None, "Which is warmer?", &sources, 2).await.unwrap();
+    assert_eq!(store.attachments(question.id).await.unwrap(), attachments);
+    let names: Vec<_> = attachments.iter().map(|a| a.name.as_deref().unwrap()).collect();
+    assert_eq!(names, ["beach.png", "dunes.png"]);
+    assert_eq!(std::fs::read(store.attachment_path(&attachments[1].sha256)).unwrap(), b"dune pixels");
+    let chat = store.conversation(chat.id).await.unwrap();
+    assert_eq!((chat.current_leaf_id, chat.title.as_str()), (Some(question.id), "Which is warmer?"));
+}
+
+#[tokio::test]
+async fn an_edited_question_shares_the_stored_files() {
+    let (_dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    let beach = png("beach.png");
+    let (first, kept) =
+        store.add_question(chat.id, None, "What is this?", &[AttachmentSource::Bytes(b"beach", &beach)], 2).await.unwrap();
+    let sources: Vec<_> = kept.iter().map(AttachmentSource::Stored).collect();
+    let (edited, copied) = store.add_question(chat.id, None, "Where is this?", &sources, 3).await.unwrap();
+    assert_eq!(store.siblings(first.id).await.unwrap(), [first.id, edited.id]);
+    assert_eq!((copied[0].sha256.as_str(), copied[0].name.as_deref(), copied[0].size), (kept[0].sha256.as_str(), Some("beach.png"), 5));
+    assert_eq!((copied[0].width, copied[0].height, copied[0].message_id), (Some(640), Some(480), edited.id));
+    // The file is the first question's until both rows are gone.
+    store.remove_attachment(kept[0].id).await.unwrap();
+    assert_eq!(std::fs::read(store.attachment_path(&copied[0].sha256)).unwrap(), b"beach");
+}
+
+#[tokio::test]
+async fn a_question_whose_file_cannot_be_stored_is_not_stored_at_all() {
+    let (_dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    let beach = png("beach.png");
+    let bytes = b"beach";
+    // Where the file's folder would go, a file: the write fails as on a full disk.
+    let blocked = store.attachment_path(&format!("{:x}", sha2::Sha256::digest(bytes)));
+    std::fs::create_dir_all(blocked.parent().unwrap().parent().unwrap()).unwrap();
+    std::fs::write(blocked.parent().unwrap(), b"in the way").unwrap();
+    let error = store.add_question(chat.id, None, "What is this?", &[AttachmentSource::Bytes(bytes, &beach)], 2).await;
+    assert!(matches!(error, Err(StoreError::Io { .. })), "{error:?}");
+    let chat = store.conversation(chat.id).await.unwrap();
+    assert_eq!(chat.current_leaf_id, None, "the question without its image was stored");
+    assert!(store.current_branch(chat.id).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_question_sharing_a_file_that_is_gone_is_refused() {
+    let (_dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    let beach = png("beach.png");
+    let (first, kept) =
+        store.add_question(chat.id, None, "What is this?", &[AttachmentSource::Bytes(b"beach", &beach)], 2).await.unwrap();
+    std::fs::remove_file(store.attachment_path(&kept[0].sha256)).unwrap();
+    let error = store.add_question(chat.id, None, "And this?", &[AttachmentSource::Stored(&kept[0])], 3).await.unwrap_err();
+    assert!(error.to_string().contains("beach.png"), "{error}");
+    assert_eq!(store.siblings(first.id).await.unwrap(), [first.id], "a question without its image was stored");
 }

@@ -131,6 +131,8 @@ async fn a_reply_streams_then_finishes_with_its_status_and_figures() {
         prompt_tokens: Some(17),
         generated_tokens: Some(5),
         reused_tokens: Some(3),
+        image_tokens_reused: Some(256),
+        image_tokens_encoded: Some(0),
     };
     let done = store.finish_reply(reply.id, "one, two, three", MessageStatus::Stopped, None, &stats, 5).await.unwrap();
     assert_eq!(done, store.message(reply.id).await.unwrap(), "finish returns what is stored");

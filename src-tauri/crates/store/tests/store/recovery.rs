@@ -1,7 +1,7 @@
 //! Opening a store: the schema from an empty folder, SQLite's settings, and recovery of replies
 //! cut short by a crash.
 
-use gemma_desk_store::{MessageStatus, Role, Store, StoreError};
+use gemma_desk_store::{MessageStatus, ReplyStats, Role, Store, StoreError};
 use sqlx::Row;
 
 use crate::{new_conversation, open_store, raw_connection};
@@ -155,5 +155,55 @@ async fn an_empty_file_becomes_a_new_database() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(Store::database_in(dir.path()), b"").unwrap();
     let store = Store::open(dir.path()).await.expect("an empty file is a new database");
+    assert_eq!(store.integrity_check().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn a_database_from_before_image_token_figures_is_migrated_and_keeps_its_replies() {
+    use sqlx::{ConnectOptions, Connection};
+    let dir = tempfile::tempdir().unwrap();
+    // The first migration alone: the schema of the versions before image-token figures.
+    let first = tempfile::tempdir().unwrap();
+    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    std::fs::copy(migrations.join("0001_conversations.sql"), first.path().join("0001_conversations.sql")).unwrap();
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::new().filename(Store::database_in(dir.path())).create_if_missing(true);
+    let mut old = options.connect().await.unwrap();
+    sqlx::migrate::Migrator::new(first.path()).await.unwrap().run(&mut old).await.unwrap();
+    let columns: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM pragma_table_info('messages')").fetch_all(&mut old).await.unwrap();
+    assert!(
+        !columns.iter().any(|column| column.starts_with("image_tokens")),
+        "the first migration is as released, without the image-token columns: {columns:?}"
+    );
+    sqlx::query(
+        "INSERT INTO conversations (id, title, created_at, updated_at, current_leaf_id) VALUES (1, 'Old', 1, 3, 2);
+         INSERT INTO messages (id, conversation_id, parent_id, role, content, status, created_at, updated_at)
+             VALUES (1, 1, NULL, 'user', 'Hi', 'done', 1, 1);
+         INSERT INTO messages (id, conversation_id, parent_id, role, content, status, prompt_tokens, reused_tokens,
+                 created_at, updated_at)
+             VALUES (2, 1, 1, 'assistant', 'Hello', 'done', 12, 3, 2, 3);",
+    )
+    .execute(&mut old)
+    .await
+    .unwrap();
+    old.close().await.unwrap();
+
+    let store = Store::open(dir.path()).await.expect("the older database opens");
+    let reply = store.message(2).await.unwrap();
+    assert_eq!(
+        (reply.content.as_str(), reply.stats.prompt_tokens, reply.stats.reused_tokens),
+        ("Hello", Some(12), Some(3))
+    );
+    assert_eq!(
+        (reply.stats.image_tokens_reused, reply.stats.image_tokens_encoded),
+        (None, None),
+        "nothing was measured"
+    );
+    let question = store.add_message(1, Some(2), Role::User, "And this picture?", 4).await.unwrap();
+    let next = store.begin_reply(1, question.id, None, 5).await.unwrap();
+    let stats = ReplyStats { image_tokens_reused: Some(0), image_tokens_encoded: Some(576), ..ReplyStats::default() };
+    let next = store.finish_reply(next.id, "A cat.", MessageStatus::Done, None, &stats, 6).await.unwrap();
+    assert_eq!(next.stats, stats, "the migrated database keeps the new figures");
     assert_eq!(store.integrity_check().await.unwrap(), "ok");
 }

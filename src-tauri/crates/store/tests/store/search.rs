@@ -1,7 +1,7 @@
 //! Full-text search: found after insert, follows edits of streaming replies, forgets deleted
 //! conversations, ranks best first, and takes any text without error.
 
-use gemma_desk_store::{MessageStatus, ReplyStats, Role, SNIPPET_END, SNIPPET_START};
+use gemma_desk_store::{MessageStatus, NewAttachment, ReplyStats, Role, SNIPPET_END, SNIPPET_START};
 
 use crate::{new_conversation, open_store};
 
@@ -17,6 +17,23 @@ async fn a_new_message_is_found_by_a_word_prefix_with_a_highlighted_snippet() {
     assert_eq!((hit.conversation_id, hit.message_id, hit.role), (chat.id, message.id, Role::User));
     assert_eq!(hit.title, "Photosynthesis turns light into sugar");
     assert_eq!(hit.snippet, format!("{SNIPPET_START}Photosynthesis{SNIPPET_END} turns light into sugar"));
+}
+
+#[tokio::test]
+async fn a_hit_counts_the_images_attached_to_its_message() {
+    let (_dir, store) = open_store().await;
+    let chat = new_conversation(&store, 1).await;
+    let photos = store.add_message(chat.id, None, Role::User, "holiday photos attached", 2).await.unwrap();
+    let image = NewAttachment { media_type: "image/png".into(), ..NewAttachment::default() };
+    store.add_attachment(photos.id, b"first", &image, 3).await.unwrap();
+    store.add_attachment(photos.id, b"second", &image, 3).await.unwrap();
+    let clip = NewAttachment { media_type: "audio/wav".into(), ..NewAttachment::default() };
+    store.add_attachment(photos.id, b"RIFF", &clip, 3).await.unwrap();
+    let reply = store.add_message(chat.id, Some(photos.id), Role::Assistant, "a lovely holiday", 4).await.unwrap();
+    let hits = store.search("holiday", 10).await.unwrap();
+    let images = |id| hits.iter().find(|hit| hit.message_id == id).map(|hit| hit.image_count);
+    assert_eq!(images(photos.id), Some(2), "two images; a clip is not one");
+    assert_eq!(images(reply.id), Some(0), "the reply to them has none of its own");
 }
 
 #[tokio::test]

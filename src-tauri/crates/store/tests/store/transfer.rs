@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use gemma_desk_store::{
-    ConversationId, ConversationSettings, ExportScope, MessageStatus, NewAttachment, ReplyStats, Role, Store,
-    StoreError,
+    ConversationId, ConversationSettings, ExportFile, ExportScope, MessageStatus, NewAttachment, ReplyStats, Role,
+    Store, StoreError,
 };
 use serde_json::{Value, json};
 
@@ -45,6 +47,8 @@ async fn rich_conversation(store: &Store) -> ConversationId {
         prompt_tokens: Some(17),
         generated_tokens: Some(64),
         reused_tokens: Some(3),
+        image_tokens_reused: Some(0),
+        image_tokens_encoded: Some(256),
     };
     let reply = store.begin_reply(chat, question.id, Some("gemma-3-1b"), 1_200).await.expect("reply");
     store.finish_reply(reply.id, "Rayleigh scattering.", MessageStatus::Done, None, &stats, 1_300).await.unwrap();
@@ -287,7 +291,9 @@ async fn imported_messages_are_found_by_search() {
 async fn the_markdown_export_has_the_title_roles_texts_figures_and_branch_notes() {
     let (_dir, store) = open_store().await;
     let chat = rich_conversation(&store).await;
-    let tree = store.export_markdown(chat, ExportScope::WholeTree).await.expect("markdown");
+    let tree = store.export_markdown(chat, ExportScope::WholeTree, None).await.expect("markdown");
+    assert!(tree.files.is_empty(), "without a folder beside it, the export has no files");
+    let tree = tree.text;
     assert!(
         tree.starts_with("# Sky 🌌 questions — שאלות\n"),
         "the title heads it: {}",
@@ -316,10 +322,30 @@ async fn the_markdown_export_has_the_title_roles_texts_figures_and_branch_notes(
     }
     assert!(tree.contains(&long_text()), "texts are verbatim, even 2 MB of them");
 
-    let branch = store.export_markdown(chat, ExportScope::CurrentBranch).await.unwrap();
+    let branch = store.export_markdown(chat, ExportScope::CurrentBranch, None).await.unwrap().text;
     assert!(branch.contains("the branch shown, 3 messages"));
     assert!(branch.contains("And sunsets?") && !branch.contains("And sunrises?"), "only the branch shown");
     assert!(!branch.contains("**Branch"), "a single branch has no branch notes");
+}
+
+#[tokio::test]
+async fn the_markdown_export_shows_images_from_the_folder_beside_it_and_lists_other_attachments() {
+    let (_dir, store) = open_store().await;
+    let chat = rich_conversation(&store).await;
+    let tree = store.export_markdown(chat, ExportScope::WholeTree, Some("Sky files")).await.expect("markdown");
+    let image = "![sunset 🌅\\.png](Sky%20files/sunset%20%F0%9F%8C%85.png)";
+    let question =
+        format!("## User\n\nAnd sunsets?\n\n{image}\n\nAttachments:\n- unnamed (audio/wav, 31 bytes, 1.5 s)\n");
+    assert!(tree.text.contains(&question), "the image follows its message's text, the clip is listed:\n{}", tree.text);
+    assert_eq!(tree.text.matches(image).count(), 2, "the question and the interrupted reply both show the image");
+    assert!(!tree.text.contains("- sunset"), "an image shown is not listed as well");
+    let branch = store.current_branch(chat).await.unwrap();
+    let sha256 = branch[2].attachments[0].sha256.clone();
+    assert_eq!(
+        tree.files,
+        [ExportFile { name: "sunset 🌅.png".to_owned(), sha256 }],
+        "one file for the image attached twice, named as it was"
+    );
 }
 
 #[tokio::test]
@@ -340,7 +366,9 @@ async fn a_chain_of_100_000_messages_imports_and_exports() {
     let chain = store.import_json(&json, 1).await.expect("the limit itself is accepted, however deep");
     let branch = store.current_branch(chain.id).await.unwrap();
     assert_eq!(branch.len(), 100_000, "without current_leaf, the last message is shown");
-    let markdown = store.export_markdown(chain.id, ExportScope::WholeTree).await.expect("no recursion to overflow");
+    let markdown =
+        store.export_markdown(chain.id, ExportScope::WholeTree, None).await.expect("no recursion to overflow");
+    let markdown = markdown.text;
     assert!(markdown.ends_with("m99999\n"));
 }
 
@@ -574,4 +602,46 @@ async fn reply_figures_survive_to_the_last_bit() {
     let json = store.export_json(chat.id, ExportScope::WholeTree).await.unwrap();
     let copy = store.import_json(&json, 1_100).await.unwrap();
     assert_eq!(store.all_messages(copy.id).await.unwrap()[1].stats, stats, "figures are exact after a round trip");
+}
+
+#[tokio::test]
+async fn an_export_whose_image_bytes_were_changed_is_refused_naming_the_image_and_nothing_is_stored() {
+    let (_from_dir, from) = open_store().await;
+    let original = rich_conversation(&from).await;
+    let mut document: Value =
+        serde_json::from_str(&from.export_json(original, ExportScope::WholeTree).await.unwrap()).unwrap();
+    let messages = document["messages"].as_array_mut().unwrap();
+    let (index, message) =
+        messages.iter_mut().enumerate().find(|(_, m)| m["attachments"][0]["media_type"] == "image/png").unwrap();
+    let data = &mut message["attachments"][0]["data"];
+    let mut bytes = BASE64.decode(data.as_str().unwrap()).unwrap();
+    bytes[20] ^= 1;
+    *data = json!(BASE64.encode(&bytes));
+    let (to_dir, to) = open_store().await;
+    let place = format!("messages[{index}].attachments[0].sha256");
+    let expected = [place.as_str(), "\"sunset 🌅.png\"", "the file was altered or damaged"];
+    assert_refused(&to, to_dir.path(), &document.to_string(), &expected).await;
+}
+
+#[tokio::test]
+async fn image_token_figures_are_left_out_of_an_export_without_them_and_older_files_import() {
+    let (_dir, store) = open_store().await;
+    let chat = store.create_conversation(None, None, &ConversationSettings::default(), 1_000).await.unwrap();
+    let question = store.add_message(chat.id, None, Role::User, "Hi", 1_000).await.unwrap();
+    let reply = store.begin_reply(chat.id, question.id, None, 1_000).await.unwrap();
+    let text_only = ReplyStats { prompt_tokens: Some(9), reused_tokens: Some(0), ..ReplyStats::default() };
+    store.finish_reply(reply.id, "Hello", MessageStatus::Done, None, &text_only, 1_100).await.unwrap();
+    let document: Value =
+        serde_json::from_str(&store.export_json(chat.id, ExportScope::WholeTree).await.unwrap()).unwrap();
+    // In name order: the document is read back into a sorted map.
+    let fields: Vec<&String> = document["messages"][1]["stats"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        fields,
+        ["decode_tps", "generated_tokens", "prefill_tps", "prompt_tokens", "reused_tokens", "ttft_ms"],
+        "a reply without images has the figures every version reads"
+    );
+
+    let older = store.import_json(&hand_made().to_string(), 2_000).await.expect("a file without them imports");
+    let stats = &store.all_messages(older.id).await.unwrap()[1].stats;
+    assert_eq!((stats.image_tokens_reused, stats.image_tokens_encoded), (None, None));
 }
