@@ -11,6 +11,7 @@ const COMMANDS: &[&str] = &[
     "open_conversation",
     "rename_conversation",
     "set_pinned",
+    "set_system_prompt",
     "delete_conversation",
     "restore_conversation",
     "search_messages",

@@ -1,13 +1,13 @@
 //! The commands the window calls. Each checks its arguments, calls the core crates, and
 //! answers with data or an [`AppError`]; none holds logic of its own.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gemma_desk_chat::{ChatEvent, EngineStatus, MAX_IMAGES, ModelChoice, now};
 use gemma_desk_engine::Sampling;
 use gemma_desk_settings::{Preset, Settings, SettingsNotice, builtin_presets};
-use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit};
+use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit, Store};
 use serde::{Deserialize, Serialize};
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
@@ -161,6 +161,27 @@ pub async fn set_pinned(state: State<'_, AppState>, id: i64, pinned: bool) -> Co
     Ok(store.conversation(id).await?)
 }
 
+/// Sets the system prompt the conversation's next replies are written with (`None` or blank:
+/// none); the model and sampling it runs with stay as they are.
+#[tauri::command]
+pub async fn set_system_prompt(
+    state: State<'_, AppState>,
+    conversation_id: i64,
+    prompt: Option<String>,
+) -> CommandResult<Conversation> {
+    if let Some(prompt) = &prompt {
+        check_length("the system prompt", prompt, MAX_SYSTEM_PROMPT_CHARS)?;
+    }
+    let store = state.chat.store();
+    let conversation = store.conversation(conversation_id).await?;
+    let settings = ConversationSettings {
+        system_prompt: prompt.filter(|p| !p.trim().is_empty()),
+        ..conversation.settings
+    };
+    store.update_settings(conversation_id, conversation.model.as_deref(), &settings, now()).await?;
+    Ok(store.conversation(conversation_id).await?)
+}
+
 #[tauri::command]
 pub async fn delete_conversation(state: State<'_, AppState>, id: i64) -> CommandResult<()> {
     Ok(state.chat.store().delete_conversation(id, now()).await?)
@@ -302,15 +323,39 @@ pub async fn export_conversation<R: Runtime>(
 ) -> CommandResult<Option<PathBuf>> {
     let store = state.chat.store();
     let conversation = store.conversation(id).await?;
-    let (text, extension) = match format {
-        ExportFormat::Markdown => (store.export_markdown(id, ExportScope::CurrentBranch).await?, "md"),
-        ExportFormat::Json => (store.export_json(id, ExportScope::WholeTree).await?, "json"),
+    let extension = match format {
+        ExportFormat::Markdown => "md",
+        ExportFormat::Json => "json",
     };
     let name = format!("{}.{extension}", dialogs::file_name_from(&conversation.title));
     let Some(path) = dialogs::save_file(&app, "Export conversation", &name).await? else { return Ok(None) };
+    let text = match format {
+        ExportFormat::Markdown => markdown_with_images_beside(store, id, &path).await?,
+        ExportFormat::Json => store.export_json(id, ExportScope::WholeTree).await?,
+    };
     std::fs::write(&path, text).map_err(|e| AppError::io(format!("could not write {}: {e}", path.display())))?;
     tracing::info!(conversation = id, path = %path.display(), "exported");
     Ok(Some(path))
+}
+
+/// The Markdown export to write at `path`, its images copied into the folder its links name,
+/// beside it (`Trip files` for `Trip.md`; made only when there are images).
+async fn markdown_with_images_beside(store: &Store, id: i64, path: &Path) -> CommandResult<String> {
+    let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).filter(|stem| !stem.is_empty());
+    let folder_name = format!("{} files", stem.as_deref().unwrap_or("conversation"));
+    let export = store.export_markdown(id, ExportScope::CurrentBranch, Some(&folder_name)).await?;
+    if !export.files.is_empty() {
+        let folder = path.with_file_name(&folder_name);
+        std::fs::create_dir_all(&folder).map_err(|e| {
+            AppError::io(format!("could not create the folder {} for the conversation's images: {e}", folder.display()))
+        })?;
+        for file in &export.files {
+            std::fs::copy(store.attachment_path(&file.sha256), folder.join(&file.name)).map_err(|e| {
+                AppError::io(format!("could not copy the image {} into {}: {e}", file.name, folder.display()))
+            })?;
+        }
+    }
+    Ok(export.text)
 }
 
 #[tauri::command]

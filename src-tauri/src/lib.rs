@@ -45,6 +45,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         commands::open_conversation,
         commands::rename_conversation,
         commands::set_pinned,
+        commands::set_system_prompt,
         commands::delete_conversation,
         commands::restore_conversation,
         commands::search_messages,

@@ -3,7 +3,7 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import App from './App.svelte';
 import type { Ipc } from './lib/ipc';
-import { appView, conversation, entry, InertResizeObserver, message, storesOver } from './lib/testing';
+import { appView, conversation, entry, InertResizeObserver, message, modelInfo, modelsOverview, storesOver } from './lib/testing';
 import type { Attachment, ChatEvent } from './lib/types';
 
 let shown: Record<string, unknown> | null = null;
@@ -58,5 +58,35 @@ describe('Esc while an image is shown enlarged', () => {
 
     window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape' }));
     expect(ipc.stopReply, 'with the view closed, Esc stops the reply as before').toHaveBeenCalledOnce();
+  });
+});
+
+describe('a send refused because the model cannot see', () => {
+  it('offers, from its toast, a model that can see at the attached images', async () => {
+    const engine = { state: 'ready' as const, choice: { model: '/m.gguf', mmproj: '/p.gguf' }, info: modelInfo({ vision: true }), error: null, failure: null };
+    const ipc = {
+      appState: vi.fn(async () => appView({ engine })),
+      listConversations: vi.fn(async () => [conversation(1)]),
+      openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [] })),
+      sendMessage: vi.fn(async () => {
+        throw { code: 'cannot_see', message: 'gemma-3-1b-it cannot see images: switch to a vision model' };
+      }),
+      modelsOverview: vi.fn(async () => modelsOverview()),
+      onMenu: vi.fn(async () => () => {}),
+      onDragDrop: vi.fn(async () => () => {}),
+    } as unknown as Ipc;
+    const stores = storesOver(ipc);
+    shown = mount(App, { target: document.body, props: { stores } });
+    await vi.waitFor(() => expect(stores.chat.conversation?.id).toBe(1));
+    stores.attachments.add({ images: [{ id: 4, name: 'cat.png', width: 1, height: 1, media_type: 'image/png' }], refused: [] });
+    await stores.chat.send('What is this?', [4]);
+    flushSync();
+    expect(document.querySelector('[data-testid=cannot-see]'), 'the window thought the model could see').toBeNull();
+    const action = document.querySelector<HTMLButtonElement>('[data-testid=toast-action]')!;
+    expect(action.textContent?.trim()).toBe('Choose a model that can see');
+    action.click();
+    flushSync();
+    expect(document.querySelector('[data-testid=cannot-see]')).not.toBeNull();
+    expect(stores.app.settingsOpen, 'the offer, not only the settings').toBe(false);
   });
 });

@@ -63,3 +63,40 @@ fn a_second_app_on_the_same_data_folder_is_refused() {
     };
     assert!(error.message.contains("already using"), "{error:?}");
 }
+
+#[test]
+fn a_system_prompt_set_on_a_conversation_writes_its_next_reply() {
+    let app = TestApp::start();
+    app.load_test_model();
+    let mut settings = app.call("app_state", json!({})).unwrap()["settings"].clone();
+    settings["sampling"] = json!({ "greedy": true, "max_tokens": 2 });
+    app.call("save_settings", json!({ "settings": settings })).unwrap();
+    let presets = app.call("app_state", json!({})).unwrap()["builtin_presets"].clone();
+    let analysis = presets.as_array().unwrap().iter().find(|p| p["id"] == "image-analysis").unwrap()["prompt"].clone();
+    let create =
+        |prompt: serde_json::Value| app.call("create_conversation", json!({ "systemPrompt": prompt })).unwrap();
+    let prompt_tokens = |id: &serde_json::Value| {
+        let args = json!({ "conversationId": id, "text": "Hello", "onEvent": crate::channel() });
+        let reply = app.call("send_message", args).unwrap();
+        reply["stats"]["prompt_tokens"].as_i64().unwrap_or_else(|| panic!("no prompt figure: {reply}"))
+    };
+
+    let chosen = create(json!(null));
+    let id = chosen["id"].clone();
+    let updated = app.call("set_system_prompt", json!({ "conversationId": id, "prompt": analysis })).unwrap();
+    assert_eq!(updated["settings"]["system_prompt"], analysis);
+    assert_eq!(updated["settings"]["sampling"], chosen["settings"]["sampling"], "only the prompt changes");
+    let stored = app.call("open_conversation", json!({ "id": id })).unwrap()["conversation"].clone();
+    assert_eq!(stored["settings"]["system_prompt"], analysis, "kept in the store");
+
+    let started_with_it = prompt_tokens(&create(analysis.clone())["id"]);
+    let started_without = prompt_tokens(&create(json!(null))["id"]);
+    assert!(
+        started_with_it > started_without,
+        "the preset lengthens the prompt: {started_with_it} vs {started_without}"
+    );
+    assert_eq!(prompt_tokens(&id), started_with_it, "the reply is written with the prompt set afterwards");
+
+    let cleared = app.call("set_system_prompt", json!({ "conversationId": id, "prompt": "  " })).unwrap();
+    assert_eq!(cleared["settings"]["system_prompt"], json!(null), "a blank prompt is none");
+}

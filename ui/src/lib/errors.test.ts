@@ -48,14 +48,16 @@ describe('toasts for failures', () => {
 
   it('offer a model that can see when images were sent to one that cannot', () => {
     const toasts = new ToastStore();
-    const showModels = vi.fn();
-    toasts.handle({ models: showModels });
+    const openSettings = vi.fn();
+    const offerVision = vi.fn();
+    toasts.handle({ models: openSettings, vision: offerVision });
     toasts.error(new AppError('cannot_see', 'gemma-3-1b-it cannot see images: switch to a vision model'));
     const [toast] = toasts.items;
     expect(toast).toMatchObject({ title: 'This model cannot see images', text: 'gemma-3-1b-it cannot see images: switch to a vision model' });
-    expect(toast.action?.label).toBe('Choose a model');
+    expect(toast.action?.label).toBe('Choose a model that can see');
     toast.action?.run();
-    expect(showModels, 'the same place no_model leads to').toHaveBeenCalledOnce();
+    expect(offerVision, 'the composer’s offer of a model that can see').toHaveBeenCalledOnce();
+    expect(openSettings, 'not only the settings').not.toHaveBeenCalled();
   });
 
   it('give panels the same buttons as the toasts', () => {

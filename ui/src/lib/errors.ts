@@ -11,12 +11,12 @@ export type Severity = 'info' | 'warning' | 'error';
  * What the window can do about a failure; whoever shows errors (the toasts) is handed one
  * handler per action by the app.
  * - `engine_settings`: a smaller context, fewer GPU layers (Settings).
- * - `models`: another model (one that can see, for images), or the projector published with this
- *   one (Settings → Models).
+ * - `models`: another model, or the projector published with this one (Settings → Models).
+ * - `vision`: the composer's offer of a model that can see (installed, or the recommended download).
  * - `token`: the Hugging Face token setting, for gated repositories.
  * - `retry`: resume the download or send again (offered only where the caller can).
  */
-export type ErrorAction = 'engine_settings' | 'models' | 'token' | 'retry';
+export type ErrorAction = 'engine_settings' | 'models' | 'vision' | 'token' | 'retry';
 
 interface Row {
   severity: Severity;
@@ -29,7 +29,7 @@ const TABLE: Record<ErrorCode, Row> = {
   not_found: { severity: 'warning', title: 'error.not_found' },
   busy: { severity: 'info', title: 'error.busy' },
   no_model: { severity: 'warning', title: 'error.no_model', action: 'models' },
-  cannot_see: { severity: 'warning', title: 'error.cannot_see', action: 'models' },
+  cannot_see: { severity: 'warning', title: 'error.cannot_see', action: 'vision' },
   engine: { severity: 'error', title: 'error.engine' },
   store: { severity: 'error', title: 'error.store' },
   io: { severity: 'error', title: 'error.io' },
@@ -48,6 +48,7 @@ const TABLE: Record<ErrorCode, Row> = {
 const ACTION_LABELS: Record<ErrorAction, MessageKey> = {
   engine_settings: 'error.action.engine_settings',
   models: 'error.action.models',
+  vision: 'error.action.vision',
   token: 'error.action.token',
   retry: 'error.action.retry',
 };

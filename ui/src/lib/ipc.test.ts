@@ -28,6 +28,7 @@ describe('the IPC module', () => {
     await ipc.createConversation('Be brief.');
     await ipc.renameConversation(3, 'New');
     await ipc.setPinned(3, true);
+    await ipc.setSystemPrompt(3, 'You analyse images.');
     await ipc.switchBranch(3, 8);
     await ipc.siblingIds(8);
     await ipc.searchMessages('rust', 20);
@@ -41,6 +42,7 @@ describe('the IPC module', () => {
       ['create_conversation', { systemPrompt: 'Be brief.' }],
       ['rename_conversation', { id: 3, title: 'New' }],
       ['set_pinned', { id: 3, pinned: true }],
+      ['set_system_prompt', { conversationId: 3, prompt: 'You analyse images.' }],
       ['switch_branch', { conversationId: 3, messageId: 8 }],
       ['sibling_ids', { messageId: 8 }],
       ['search_messages', { query: 'rust', limit: 20 }],

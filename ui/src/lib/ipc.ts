@@ -135,6 +135,9 @@ export const ipc = {
   renameConversation: (id: number, title: string) =>
     call<Conversation>('rename_conversation', { id, title }),
   setPinned: (id: number, pinned: boolean) => call<Conversation>('set_pinned', { id, pinned }),
+  /** Sets the system prompt of the conversation's next replies (null: none). */
+  setSystemPrompt: (conversationId: number, prompt: string | null) =>
+    call<Conversation>('set_system_prompt', { conversationId, prompt }),
   deleteConversation: (id: number) => call<null>('delete_conversation', { id }),
   restoreConversation: (id: number) => call<Conversation>('restore_conversation', { id }),
   searchMessages: (query: string, limit: number) =>
@@ -202,6 +205,7 @@ export const COMMANDS = [
   'open_conversation',
   'rename_conversation',
   'set_pinned',
+  'set_system_prompt',
   'delete_conversation',
   'restore_conversation',
   'search_messages',

@@ -17,6 +17,7 @@ import type {
   InstalledModel,
   InstalledView,
   Message,
+  ModelInfo,
   ModelsOverview,
   Recommendation,
   SamplingParams,
@@ -38,6 +39,26 @@ export function appView(fields: Partial<AppView> = {}): AppView {
     max_message_chars: 100_000,
     image_token_budgets: [70, 140, 280, 560, 1120],
     settings_notice: null,
+    ...fields,
+  };
+}
+
+/** What the engine says of a model it loaded (without a projector unless `fields` say so). */
+export function modelInfo(fields: Partial<ModelInfo> = {}): ModelInfo {
+  return {
+    path: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf',
+    architecture: 'gemma3',
+    name: 'Gemma 3 4b It',
+    n_ctx: 8192,
+    n_ctx_train: 131072,
+    threads: 8,
+    gpu_layers: 0,
+    template: 'builtin gemma',
+    devices: ['CPU'],
+    vision: false,
+    audio: false,
+    load_ms: 900,
+    cpu_fallback: null,
     ...fields,
   };
 }
@@ -91,6 +112,8 @@ export function message(id: number, fields: Partial<Message> = {}): Message {
       prompt_tokens: null,
       generated_tokens: null,
       reused_tokens: null,
+      image_tokens_reused: null,
+      image_tokens_encoded: null,
     },
     created_at: id * 1000,
     updated_at: id * 1000,

@@ -25,6 +25,8 @@ export const en = {
   'search.role.assistant': 'Assistant',
   'search.role.system': 'System',
   'search.role.tool': 'Tool',
+  'search.image': '1 image',
+  'search.images': '{count} images',
 
   'chat.empty': 'Ask anything. Your conversation stays on this computer.',
   'chat.noConversation': 'Start a new chat, or pick one from the list.',
@@ -66,6 +68,8 @@ export const en = {
   'figures.generated': 'Tokens generated',
   'figures.prompt': 'Prompt tokens',
   'figures.reused': 'Reused from cache',
+  'figures.imageReused': 'Image tokens reused',
+  'figures.imageEncoded': 'Image tokens encoded',
   'figures.model': 'Model',
   'figures.ms': '{value} ms',
   'figures.tps': '{value} tokens/s',
@@ -92,6 +96,15 @@ export const en = {
   'attach.enlarge': 'Show {name} enlarged',
   'attach.enlargePasted': 'Show the pasted image enlarged',
   'viewer.close': 'Close',
+  'presets.forImages': 'System prompt for the images:',
+  'chat.systemPrompt': 'System prompt: ',
+  'chat.ownPrompt': 'Own system prompt',
+  'vision.cannotSee': '{name} cannot see images.',
+  'vision.noModel': 'The loaded model cannot see images.',
+  'vision.why': 'Only a model loaded with its vision projector can. Switch to one, or remove the images to send the text alone.',
+  'vision.switch': 'Use {name}',
+  'vision.download': 'Download {name} with its projector ({size})',
+  'vision.otherModels': 'Other models…',
 
   'firstRun.title': 'Welcome to Gemma Desk',
   'firstRun.intro':
@@ -275,6 +288,7 @@ export const en = {
   'error.hash_mismatch': 'The file is not the published one',
   'error.action.engine_settings': 'Engine settings',
   'error.action.models': 'Choose a model',
+  'error.action.vision': 'Choose a model that can see',
   'error.action.token': 'Add a token',
   'error.action.retry': 'Try again',
 

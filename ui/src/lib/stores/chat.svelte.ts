@@ -16,7 +16,14 @@ export type ReplyPhase = 'idle' | 'waiting' | 'loading' | 'prompt' | 'generating
 
 type ChatIpc = Pick<
   Ipc,
-  'openConversation' | 'sendMessage' | 'regenerateReply' | 'editMessage' | 'stopReply' | 'switchBranch' | 'siblingIds'
+  | 'openConversation'
+  | 'sendMessage'
+  | 'regenerateReply'
+  | 'editMessage'
+  | 'stopReply'
+  | 'switchBranch'
+  | 'siblingIds'
+  | 'setSystemPrompt'
 >;
 
 export interface ChatHooks {
@@ -169,6 +176,15 @@ export class ChatStore {
   /** Re-reads the open conversation (after a reply, to learn the real sibling counts). */
   async refresh(): Promise<void> {
     if (this.conversation) await this.open(this.conversation.id);
+  }
+
+  /** Sets the open conversation's system prompt (null: none) for its next replies; the changed record. */
+  async setSystemPrompt(prompt: string | null): Promise<Conversation | null> {
+    const conversation = this.conversation;
+    if (!conversation) return null;
+    const changed = await this.ipc.setSystemPrompt(conversation.id, prompt);
+    if (this.showing(changed.id)) this.conversation = changed;
+    return changed;
   }
 
   /** The text to show for a message: the live stream for the reply being written. */

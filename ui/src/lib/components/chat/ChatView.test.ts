@@ -4,7 +4,7 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { conversation, entry, InertResizeObserver, message, storesOver } from '../../testing';
+import { appView, conversation, entry, InertResizeObserver, message, storesOver } from '../../testing';
 import type { Attachment } from '../../types';
 import ChatView from './ChatView.svelte';
 
@@ -101,5 +101,29 @@ describe('a message’s images', () => {
     flushSync();
     expect(find('image-viewer')).toBeNull();
     expect(document.activeElement, 'back where it was').toBe(thumbnail);
+  });
+});
+
+describe('the open conversation’s system prompt', () => {
+  it('is named in the header: a preset by its name, any other as the user’s own, none not at all', async () => {
+    const analysis = { id: 'image-analysis', name: 'Image analysis', prompt: 'You analyse images.' };
+    const withPrompt = (system_prompt: string | null) => conversation(1, { settings: { system_prompt, sampling: {} } });
+    const ipc = {
+      openConversation: vi.fn(async () => ({ conversation: withPrompt(analysis.prompt), branch: [] })),
+      onDragDrop: vi.fn(async () => () => {}),
+    } as unknown as Ipc;
+    const stores = storesOver(ipc);
+    stores.app.state = appView({ builtin_presets: [analysis] });
+    await stores.chat.open(1);
+    shown = mount(ChatView, { target: document.body, props: { onOpen: () => {} }, context: storesContext(stores) });
+    flushSync();
+    expect(find('system-prompt')?.textContent?.trim()).toBe('System prompt: Image analysis');
+    expect(find('system-prompt')?.title, 'the whole prompt on hover').toBe('You analyse images.');
+    stores.chat.conversation = withPrompt('Answer like a pirate.');
+    flushSync();
+    expect(find('system-prompt')?.textContent?.trim()).toBe('System prompt: Own system prompt');
+    stores.chat.conversation = withPrompt(null);
+    flushSync();
+    expect(find('system-prompt')).toBeNull();
   });
 });

@@ -1,0 +1,137 @@
+import { clearMocks, mockConvertFileSrc } from '@tauri-apps/api/mocks';
+import { flushSync, mount, unmount } from 'svelte';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { storesContext } from '../../context';
+import type { Ipc } from '../../ipc';
+import { appView, conversation, installedModel, installedView, modelInfo, modelsOverview, storesOver } from '../../testing';
+import type { EngineStatus, ModelsOverview, PendingImage } from '../../types';
+import Composer from './Composer.svelte';
+
+let shown: Record<string, unknown> | null = null;
+
+beforeEach(() => mockConvertFileSrc('linux'));
+afterEach(() => {
+  if (shown) unmount(shown);
+  shown = null;
+  document.body.replaceChildren();
+  clearMocks();
+});
+
+const models = '/home/me/.local/share/gemma-desk/models';
+/** Gemma 3 1B as installed: it has no projector, so it cannot see. */
+const small = installedView('gemma-3-1b-it', { name: 'Gemma 3 1B', is_default: true });
+/** Gemma 3 4B installed with its vision projector. */
+const seeing = installedView('gemma-3-4b-it', {
+  name: 'Gemma 3 4B',
+  mmproj_path: `${models}/gemma-3-4b-it/mmproj-model-f16.gguf`,
+  description: { architecture: 'gemma3', quantization: 'Q4_K_M', context_length: 131072, layers: 34, caps: ['text', 'vision'], licence: 'gemma' },
+});
+/** Gemma 3 4B installed without its projector. */
+const blind4b = installedView('gemma-3-4b-it', { name: 'Gemma 3 4B' });
+
+function loaded(model: { model_path: string; mmproj_path: string | null }, vision: boolean): EngineStatus {
+  const info = modelInfo({ path: model.model_path, vision });
+  return { state: 'ready', choice: { model: model.model_path, mmproj: model.mmproj_path }, info, error: null, failure: null };
+}
+
+/** The composer of an open conversation with `engine` loaded and `overview` as the models. */
+async function composer(engine: EngineStatus, overview: ModelsOverview) {
+  const ipc = {
+    openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [] })),
+    sendMessage: vi.fn(() => new Promise(() => {})),
+    modelsOverview: vi.fn(async () => overview),
+    useModel: vi.fn(async () => loaded(seeing, true)),
+    appState: vi.fn(async () => appView({ engine: loaded(seeing, true) })),
+    downloadModel: vi.fn(async (id: string) => ({ status: 'installed', model: { ...installedModel(id), mmproj_path: '/p.gguf' } })),
+    discardImage: vi.fn(async () => null),
+  } as unknown as Ipc;
+  const stores = storesOver(ipc);
+  stores.app.state = appView({ engine });
+  await stores.chat.open(1);
+  const component = mount(Composer, { target: document.body, context: storesContext(stores) });
+  shown = component;
+  flushSync();
+  const attach = () => {
+    const image: PendingImage = { id: 3, name: 'harbour.jpg', width: 64, height: 64, media_type: 'image/jpeg' };
+    stores.attachments.add({ images: [image], refused: [] });
+    flushSync();
+  };
+  return { ipc, stores, attach, component: component as unknown as { offerVision: () => boolean } };
+}
+
+const find = <T extends HTMLElement = HTMLElement>(testid: string) => document.querySelector<T>(`[data-testid=${testid}]`);
+
+describe('images for a model that cannot see', () => {
+  it('are answered at the attachments, naming the model, and only once images are attached', async () => {
+    const { attach } = await composer(loaded(small, false), modelsOverview({ installed: [small, seeing] }));
+    expect(find('cannot-see'), 'no images, nothing to say').toBeNull();
+    attach();
+    await vi.waitFor(() => expect(find('switch-to-vision')).not.toBeNull());
+    expect(find('cannot-see')?.textContent).toContain('Gemma 3 1B cannot see images.');
+  });
+
+  it('are not sent with the text alone: Send waits and Enter goes to the notice', async () => {
+    const { ipc, attach } = await composer(loaded(small, false), modelsOverview({ installed: [small, seeing] }));
+    attach();
+    const textarea = find<HTMLTextAreaElement>('composer')!;
+    textarea.value = 'Where is this?';
+    textarea.dispatchEvent(new Event('input', { bubbles: true }));
+    flushSync();
+    expect(find<HTMLButtonElement>('send-button')!.disabled).toBe(true);
+    textarea.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    flushSync();
+    expect(ipc.sendMessage).not.toHaveBeenCalled();
+    expect(document.activeElement, 'the way out has the focus').toBe(find('cannot-see'));
+  });
+
+  it('offer the installed models that can see, and switch to one with use_model', async () => {
+    const { ipc, attach } = await composer(loaded(small, false), modelsOverview({ installed: [small, seeing] }));
+    attach();
+    await vi.waitFor(() => expect(find('switch-to-vision')).not.toBeNull());
+    const offered = [...document.querySelectorAll<HTMLButtonElement>('[data-testid=switch-to-vision]')];
+    expect(offered.map((button) => button.dataset.modelId), 'not the model that cannot see').toEqual(['gemma-3-4b-it']);
+    expect(offered[0].textContent?.trim()).toBe('Use Gemma 3 4B');
+    offered[0].click();
+    expect(ipc.useModel).toHaveBeenCalledWith('gemma-3-4b-it');
+    await vi.waitFor(() => expect(find('cannot-see'), 'the new model sees').toBeNull());
+    expect(find<HTMLButtonElement>('send-button')!.disabled).toBe(false);
+  });
+
+  it('offer the recommended vision model to download with its projector, once its licence is accepted', async () => {
+    const overview = modelsOverview({ installed: [small] });
+    const { ipc, attach } = await composer(loaded(small, false), overview);
+    attach();
+    await vi.waitFor(() => expect(find('download-vision')).not.toBeNull());
+    expect(find('switch-to-vision'), 'none installed').toBeNull();
+    const download = find<HTMLButtonElement>('download-vision')!;
+    expect(download.textContent?.trim()).toBe('Download Gemma 3-4b with its projector (3.3 GB)');
+    expect(download.disabled, 'the licence first').toBe(true);
+    const accept = find('cannot-see')!.querySelector<HTMLInputElement>('[data-testid=licence-accept]')!;
+    accept.click();
+    flushSync();
+    download.click();
+    expect(ipc.downloadModel).toHaveBeenCalledWith('gemma-3-4b-it', true, true, expect.any(Function));
+    await vi.waitFor(() => expect(ipc.useModel, 'used once installed').toHaveBeenCalledWith('gemma-3-4b-it'));
+  });
+
+  it('offer no download of a model that is installed already, without its projector', async () => {
+    const { attach } = await composer(loaded(blind4b, false), modelsOverview({ installed: [blind4b] }));
+    attach();
+    await vi.waitFor(() => expect(find('cannot-see')?.textContent, 'the models are known').toContain('Gemma 3 4B cannot see images.'));
+    expect(find('download-vision'), 'the shell would refuse: it is installed').toBeNull();
+  });
+
+  it('say nothing when the model can see, until a refused send asks for the offer', async () => {
+    const { attach, component, stores } = await composer(loaded(seeing, true), modelsOverview({ installed: [small, seeing] }));
+    expect(component.offerVision(), 'no images, no offer').toBe(false);
+    attach();
+    expect(find('cannot-see')).toBeNull();
+    expect(find<HTMLButtonElement>('send-button')!.disabled).toBe(false);
+    expect(component.offerVision()).toBe(true);
+    flushSync();
+    expect(find('cannot-see'), 'the cannot_see toast leads here').not.toBeNull();
+    stores.app.setEngine(loaded(seeing, true));
+    flushSync();
+    expect(find('cannot-see'), 'another model was loaded: it is asked again').toBeNull();
+  });
+});
