@@ -29,6 +29,9 @@ enum Command {
     /// Measure prefill, decode and time to first token through the engine worker, against a
     /// bare llama.cpp loop in the same run; prints JSON.
     Bench(bench::BenchArgs),
+    /// Measure a dropped photo's way to the reply's first token (decode and resize, encoding,
+    /// prefill) against llama.cpp's own image decoding in the same run; prints JSON.
+    BenchImage(bench::BenchImageArgs),
     /// Print the compute devices llama.cpp finds (CPU, GPUs) with their free memory, as JSON.
     Devices,
     /// Serve the engine protocol on stdin/stdout (started by the CLI and the app themselves).
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Command::History(args) => history::run(args),
         Command::Prompt(args) => prompt::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::BenchImage(args) => bench::run_image(args),
         Command::Devices => return ExitCode::from(gemma_desk_engine::run_device_probe() as u8),
         Command::Worker => return ExitCode::from(gemma_desk_engine::run_worker() as u8),
     };

@@ -7,7 +7,10 @@
 //! each turn of a scripted 20-turn conversation of about 4,000 tokens, through the worker, the
 //! bare loop with an ideal cache, and (with `--llama-server`) upstream llama-server.
 
+mod image;
 mod llama_server;
+
+pub use image::{BenchImageArgs, run as run_image};
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;

@@ -1,6 +1,8 @@
-//! `bench` prints its figures as JSON, with the in-run reference and ratios.
+//! `bench` and `bench-image` print their figures as JSON, with the in-run reference and ratios.
 
-use crate::{model_arg, run};
+use serde_json::json;
+
+use crate::{model_arg, run, test_projector};
 
 #[test]
 fn the_benchmark_reports_worker_and_reference_figures_with_ratios() {
@@ -68,4 +70,21 @@ fn a_llama_server_that_does_not_start_is_a_clear_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("llama-server exited"), "{stderr}");
     assert!(stderr.contains("unknown argument: --swa-full"), "its own words are shown: {stderr}");
+}
+
+#[test]
+fn the_image_benchmark_splits_a_photos_way_to_the_first_token() {
+    let model = model_arg();
+    let projector = test_projector("vision-gemma3");
+    let output = run(&["bench-image", "--model", &model, "--mmproj", projector.to_str().unwrap(), "--repetitions", "1"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("stdout is one JSON object");
+    // The 4000x3000 photo, scaled to the tiny projector's 112-pixel side, is its 16 tokens.
+    assert_eq!((&report["image_size"], &report["encoder_input"]), (&json!("4000x3000"), &json!("112x84")), "{report}");
+    assert_eq!(report["image_tokens"], 16);
+    assert_eq!(report["product"]["image_tokens_encoded"], json!([16]), "the worker encoded the image: {report}");
+    for part in ["decode_ms", "resize_ms", "encode_ms", "prefill_ms", "sum_ms"] {
+        assert!(report["steps_in_process"][part].as_f64().is_some_and(|ms| ms > 0.0), "{part} in {report}");
+    }
+    assert!(report["reference_stb_image"]["decode_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{report}");
 }
