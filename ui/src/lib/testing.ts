@@ -19,11 +19,17 @@ import type {
   Message,
   ModelInfo,
   ModelsOverview,
+  PendingImage,
   Recommendation,
   SamplingParams,
   Settings,
   Use,
 } from './types';
+
+/** An image attached to the next message: a 64x64 PNG unless `fields` say otherwise. */
+export function pendingImage(id: number, fields: Partial<PendingImage> = {}): PendingImage {
+  return { id, name: `${id}.png`, width: 64, height: 64, media_type: 'image/png', ...fields };
+}
 
 /** What `app_state` answers: a ready model, default settings and the shell's message limit. */
 export function appView(fields: Partial<AppView> = {}): AppView {

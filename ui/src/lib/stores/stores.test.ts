@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError, type Ipc } from '../ipc';
-import { conversation, entry, message } from '../testing';
-import type { Attachment, ChatEvent, Message, PendingImage } from '../types';
+import { conversation, entry, message, pendingImage } from '../testing';
+import type { Attachment, ChatEvent, Message } from '../types';
 import { AttachmentsStore } from './attachments.svelte';
 import { ChatStore, STOP_CLICK_GUARD_MS, type FrameScheduler } from './chat.svelte';
 import { ConversationsStore, sortConversations } from './conversations.svelte';
@@ -70,10 +70,6 @@ function manualFrames(): FrameScheduler & { run: () => void; pending: number } {
     },
   };
   return frames;
-}
-
-function image(id: number): PendingImage {
-  return { id, name: `image-${id}.png`, width: 64, height: 64, media_type: 'image/png' };
 }
 
 function attachment(id: number, messageId: number, name: string | null): Attachment {
@@ -278,7 +274,7 @@ describe('the streaming reply', () => {
       return new Promise(() => {});
     });
     const attachments = new AttachmentsStore(ipc);
-    attachments.add({ images: [image(4), image(2)], refused: [] });
+    attachments.add({ images: [pendingImage(4), pendingImage(2)], refused: [] });
     const chat = new ChatStore(ipc, { onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
     await chat.open(1);
     void chat.send('', attachments.ids);
@@ -296,7 +292,7 @@ describe('the streaming reply', () => {
       throw { code: 'cannot_see', message: 'gemma-3-1b-it cannot see images: switch to a vision model' };
     });
     const attachments = new AttachmentsStore(ipc);
-    attachments.add({ images: [image(1)], refused: [] });
+    attachments.add({ images: [pendingImage(1)], refused: [] });
     const onError = vi.fn();
     const chat = new ChatStore(ipc, { onError, onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
     await chat.open(1);

@@ -3,8 +3,8 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { appView, conversation, installedModel, installedView, modelInfo, modelsOverview, storesOver } from '../../testing';
-import type { EngineStatus, ModelsOverview, PendingImage } from '../../types';
+import { appView, conversation, installedModel, installedView, modelInfo, modelsOverview, pendingImage, storesOver } from '../../testing';
+import type { EngineStatus, ModelsOverview } from '../../types';
 import Composer from './Composer.svelte';
 
 let shown: Record<string, unknown> | null = null;
@@ -52,8 +52,7 @@ async function composer(engine: EngineStatus, overview: ModelsOverview) {
   shown = component;
   flushSync();
   const attach = () => {
-    const image: PendingImage = { id: 3, name: 'harbour.jpg', width: 64, height: 64, media_type: 'image/jpeg' };
-    stores.attachments.add({ images: [image], refused: [] });
+    stores.attachments.add({ images: [pendingImage(3, { name: 'harbour.jpg', media_type: 'image/jpeg' })], refused: [] });
     flushSync();
   };
   return { ipc, stores, attach, component: component as unknown as { offerVision: () => boolean } };

@@ -3,8 +3,7 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { conversation, storesOver } from '../../testing';
-import type { PendingImage } from '../../types';
+import { conversation, pendingImage, storesOver } from '../../testing';
 import Composer from './Composer.svelte';
 
 let shown: Record<string, unknown> | null = null;
@@ -17,16 +16,12 @@ afterEach(() => {
   clearMocks();
 });
 
-function image(id: number, name: string | null): PendingImage {
-  return { id, name, width: 64, height: 64, media_type: 'image/png' };
-}
-
 /** The composer of an open conversation, over a shell whose replies never start. */
 async function composer() {
   const ipc = {
     openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [] })),
     sendMessage: vi.fn(() => new Promise(() => {})),
-    pasteImage: vi.fn(async () => image(9, null)),
+    pasteImage: vi.fn(async () => pendingImage(9, { name: null })),
     discardImage: vi.fn(async () => null),
   } as unknown as Ipc;
   const stores = storesOver(ipc);
@@ -48,7 +43,7 @@ function paste(target: HTMLElement, text: string): ClipboardEvent {
 describe('the composer with images', () => {
   it('shows each attached image with a button that removes it', async () => {
     const { attachments, get, ipc } = await composer();
-    attachments.add({ images: [image(1, 'cat.png'), image(2, null)], refused: [] });
+    attachments.add({ images: [pendingImage(1, { name: 'cat.png' }), pendingImage(2, { name: null })], refused: [] });
     flushSync();
     const shownImages = [...document.querySelectorAll<HTMLElement>('[data-testid=composer-image]')];
     expect(shownImages.map((li) => li.querySelector('img')?.alt)).toEqual(['cat.png', 'Pasted image']);
@@ -66,7 +61,7 @@ describe('the composer with images', () => {
     const { attachments, get, ipc } = await composer();
     const send = get<HTMLButtonElement>('send-button')!;
     expect(send.disabled, 'nothing to send yet').toBe(true);
-    attachments.add({ images: [image(4, 'a.png'), image(2, 'b.png')], refused: [] });
+    attachments.add({ images: [pendingImage(4, { name: 'a.png' }), pendingImage(2, { name: 'b.png' })], refused: [] });
     flushSync();
     expect(send.disabled, 'images alone make a message').toBe(false);
     get('composer')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));

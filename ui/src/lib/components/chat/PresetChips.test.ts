@@ -3,8 +3,8 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { appView, conversation, modelInfo, storesOver } from '../../testing';
-import type { PendingImage, Preset } from '../../types';
+import { appView, conversation, modelInfo, pendingImage, storesOver } from '../../testing';
+import type { Preset } from '../../types';
 import Composer from './Composer.svelte';
 
 let shown: Record<string, unknown> | null = null;
@@ -20,10 +20,6 @@ afterEach(() => {
 const general: Preset = { id: 'general', name: 'General assistant', prompt: 'You are Gemma.' };
 const analysis: Preset = { id: 'image-analysis', name: 'Image analysis', prompt: 'You analyse images.' };
 const comparison: Preset = { id: 'image-comparison', name: 'Image comparison', prompt: 'You compare images.' };
-
-function image(id: number): PendingImage {
-  return { id, name: `${id}.png`, width: 64, height: 64, media_type: 'image/png' };
-}
 
 /**
  * The composer over a shell whose model can see; the open conversation (none when `open` is
@@ -50,7 +46,7 @@ async function composer({ open = true } = {}) {
   flushSync();
   let attached = 0;
   const attach = (count: number) => {
-    stores.attachments.add({ images: Array.from({ length: count }, () => image(++attached)), refused: [] });
+    stores.attachments.add({ images: Array.from({ length: count }, () => pendingImage(++attached)), refused: [] });
     flushSync();
   };
   return { ipc, stores, attach };
