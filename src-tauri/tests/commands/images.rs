@@ -14,8 +14,11 @@ fn write_picture(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     path
 }
 
-/// Replies of four greedy tokens: enough to see one was written.
-fn short_greedy_replies(app: &TestApp) {
+/// The test model with the tiny vision projector, writing replies of four greedy tokens (enough
+/// to see one was written).
+fn load_vision_model(app: &TestApp) {
+    let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
+    assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
     let mut settings = app.call("app_state", json!({})).unwrap()["settings"].clone();
     settings["sampling"] = json!({ "greedy": true, "max_tokens": 4 });
     app.call("save_settings", json!({ "settings": settings })).unwrap();
@@ -66,9 +69,7 @@ fn images_for_a_model_that_cannot_see_are_refused_and_nothing_is_stored() {
     assert_eq!(app.error_code("send_message", args.clone()), "cannot_see");
     assert_eq!(app.call("open_conversation", json!({ "id": id })).unwrap()["branch"], json!([]));
     // Still attached: the user may switch to a vision model and send it again.
-    let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
-    assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
-    short_greedy_replies(&app);
+    load_vision_model(&app);
     let reply = app.call("send_message", args.clone()).unwrap();
     assert_eq!(reply["status"], "done", "{reply}");
 
@@ -85,9 +86,7 @@ fn images_for_a_model_that_cannot_see_are_refused_and_nothing_is_stored() {
 #[test]
 fn an_image_alone_is_a_message() {
     let app = TestApp::start();
-    let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
-    assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
-    short_greedy_replies(&app);
+    load_vision_model(&app);
     let picture = write_picture(app.dir.path(), "beach.png");
     let image = app.call("attach_images", json!({ "paths": [picture] })).unwrap()["images"][0]["id"].clone();
     let id = conversation(&app);
@@ -112,9 +111,7 @@ fn a_discarded_image_is_not_sent() {
 #[test]
 fn an_edited_question_keeps_its_images() {
     let app = TestApp::start();
-    let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
-    assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
-    short_greedy_replies(&app);
+    load_vision_model(&app);
     let picture = write_picture(app.dir.path(), "beach.png");
     let image = app.call("attach_images", json!({ "paths": [picture] })).unwrap()["images"][0]["id"].clone();
     let id = conversation(&app);
