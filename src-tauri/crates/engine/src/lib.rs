@@ -27,7 +27,7 @@ pub use probe::probe_devices;
 pub use error::EngineError;
 pub use failure::Failure;
 pub use gguf::{GgufError, GgufInfo, inspect};
-pub use media::{DEFAULT_IMAGE_TOKENS, IMAGE_TOKEN_BUDGETS, MediaRef, image_target};
+pub use media::{DEFAULT_IMAGE_TOKENS, IMAGE_TOKEN_BUDGETS, MediaRef, image_target, image_tokens};
 pub use model::LoadedModel;
 pub use protocol::{BenchFigures, ErrorCode, Event, LoadOptions, ModelInfo, ReplyFigures, Request, StopReason};
 pub use sampling::{Sampling, SamplingParams, SamplingRangeError};

@@ -124,7 +124,7 @@ pub fn image_target(gguf: &GgufInfo, image_tokens: u32) -> Target {
 }
 
 /// The image tokens in `chunks` (their text chunks, the projector's begin and end tokens, aside).
-fn image_tokens(chunks: &MtmdInputChunks) -> usize {
+pub fn image_tokens(chunks: &MtmdInputChunks) -> usize {
     (0..chunks.len())
         .filter_map(|index| chunks.get(index))
         .filter(|chunk| chunk.chunk_type() == MtmdInputChunkType::Image)

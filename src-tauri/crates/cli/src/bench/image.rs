@@ -17,7 +17,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use gemma_desk_chat::{Chat, ChatEvent, check_image, now};
-use gemma_desk_engine::{DEFAULT_IMAGE_TOKENS, ModelInfo, SamplingParams, image_target, inspect};
+use gemma_desk_engine::{DEFAULT_IMAGE_TOKENS, ModelInfo, SamplingParams, image_target, image_tokens, inspect};
 use gemma_desk_media::{Limits, RgbImage};
 use gemma_desk_store::{ConversationSettings, Store};
 use image::Rgb;
@@ -341,14 +341,6 @@ impl<'m> InProcess<'m> {
             .with_n_threads_batch(self.threads);
         Ok(self.model.new_context(self.backend, params)?)
     }
-}
-
-fn image_tokens(chunks: &MtmdInputChunks) -> usize {
-    (0..chunks.len())
-        .filter_map(|index| chunks.get(index))
-        .filter(|chunk| chunk.chunk_type() == MtmdInputChunkType::Image)
-        .map(|chunk| chunk.n_tokens())
-        .sum()
 }
 
 fn ms_since(started: Instant) -> f64 {
