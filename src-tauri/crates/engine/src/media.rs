@@ -1,4 +1,8 @@
-//! Images in prompts, through llama.cpp's mtmd.
+//! Images and sound clips in prompts, through llama.cpp's mtmd.
+//!
+//! A clip is a WAV file (what the app records and stores); it is read and resampled to the
+//! projector's rate in Rust (`gemma-desk-voice`) and handed to mtmd as mono f32 samples. Like an
+//! image it is tokenized alone and takes one group of positions, reused by its sha256.
 //!
 //! A message names its images by the sha256 of their bytes and the path of the stored file; the
 //! worker decodes and downscales them in Rust (`gemma-desk-media`), never through llama.cpp's
@@ -17,8 +21,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use gemma_desk_media::{Limits, Target};
+use gemma_desk_voice::{Clip, MAX_CLIP};
 use llama_cpp_2::context::LlamaContext;
-use llama_cpp_2::mtmd::{MtmdBitmap, MtmdContext, MtmdInputChunkType, MtmdInputChunks, MtmdInputText, mtmd_default_marker};
+use llama_cpp_2::mtmd::{
+    MtmdBitmap, MtmdContext, MtmdInputChunkType, MtmdInputChunks, MtmdInputText, mtmd_default_marker,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
@@ -69,6 +76,11 @@ impl Projector {
         self.audio
     }
 
+    /// The rate the audio encoder takes (16 kHz for Gemma 4).
+    fn audio_sample_rate(&self) -> u32 {
+        self.context().get_audio_sample_rate().unwrap_or(gemma_desk_voice::MODEL_SAMPLE_RATE)
+    }
+
     fn context(&self) -> MutexGuard<'_, MtmdContext> {
         self.context.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -76,8 +88,27 @@ impl Projector {
     /// The image tokens of the largest image this projector makes from pixels of
     /// [`Projector::target`] size: what the micro-batch must hold. Measured by tokenizing a plain
     /// image of that size (no encoding), since the count depends on the projector's own layout;
-    /// for a Gemma 4 budget, at least the budget itself.
-    pub(crate) fn max_image_tokens(&self) -> Result<usize, EngineError> {
+    /// for a Gemma 4 budget, at least the budget itself. With an audio encoder, at least the
+    /// tokens of the longest clip taken.
+    pub(crate) fn max_media_tokens(&self) -> Result<usize, EngineError> {
+        let audio = if self.audio { self.max_audio_tokens()? } else { 0 };
+        Ok(self.max_image_tokens()?.max(audio))
+    }
+
+    /// The audio tokens of a clip of [`MAX_CLIP`] (silence: tokenizing does not encode).
+    fn max_audio_tokens(&self) -> Result<usize, EngineError> {
+        let rate = self.audio_sample_rate() as usize;
+        let silence = vec![0f32; rate * MAX_CLIP.as_secs() as usize];
+        let bitmap = MtmdBitmap::from_audio_data(&silence).map_err(|error| {
+            EngineError::LoadFailed(format!("could not make a test clip for the projector: {error}"))
+        })?;
+        let chunks = self
+            .tokenize(&bitmap)
+            .map_err(|error| EngineError::LoadFailed(format!("the projector could not take a clip: {error}")))?;
+        Ok(media_tokens(&chunks, MtmdInputChunkType::Audio))
+    }
+
+    fn max_image_tokens(&self) -> Result<usize, EngineError> {
         if !self.vision {
             return Ok(0);
         }
@@ -89,8 +120,9 @@ impl Projector {
             }
         };
         let gray = vec![128u8; width as usize * height as usize * 3];
-        let bitmap = MtmdBitmap::from_image_data(width, height, &gray)
-            .map_err(|error| EngineError::LoadFailed(format!("could not make a test image for the projector: {error}")))?;
+        let bitmap = MtmdBitmap::from_image_data(width, height, &gray).map_err(|error| {
+            EngineError::LoadFailed(format!("could not make a test image for the projector: {error}"))
+        })?;
         let chunks = self.tokenize(&bitmap).map_err(|error| {
             EngineError::LoadFailed(format!("the projector could not take a {width}x{height} image: {error}"))
         })?;
@@ -125,20 +157,39 @@ pub fn image_target(gguf: &GgufInfo, image_tokens: u32) -> Target {
 
 /// The image tokens in `chunks` (their text chunks, the projector's begin and end tokens, aside).
 pub fn image_tokens(chunks: &MtmdInputChunks) -> usize {
+    media_tokens(chunks, MtmdInputChunkType::Image)
+}
+
+fn media_tokens(chunks: &MtmdInputChunks, kind: MtmdInputChunkType) -> usize {
     (0..chunks.len())
         .filter_map(|index| chunks.get(index))
-        .filter(|chunk| chunk.chunk_type() == MtmdInputChunkType::Image)
+        .filter(|chunk| chunk.chunk_type() == kind)
         .map(|chunk| chunk.n_tokens())
         .sum()
 }
 
-/// One image ready for the model: tokenized by mtmd (its pixels preprocessed), not yet encoded.
-pub(crate) struct PreparedImage {
-    chunks: MtmdInputChunks,
+/// What an attachment is to the projector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MediaKind {
+    Image,
+    Audio,
+}
+
+/// The counts a prompt needs of an attachment, kept after its prepared form is gone.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MediaCounts {
     /// Positions it takes in the sequence, its begin and end tokens included.
     pub(crate) positions: usize,
-    /// Of which image tokens (what the micro-batch must hold, and what the figures count).
-    pub(crate) image_tokens: usize,
+    /// Of which image or audio tokens (what the micro-batch must hold, and what the figures count).
+    pub(crate) tokens: usize,
+    pub(crate) kind: MediaKind,
+}
+
+/// One image or clip ready for the model: tokenized by mtmd (pixels or samples preprocessed), not
+/// yet encoded.
+pub(crate) struct PreparedMedia {
+    chunks: MtmdInputChunks,
+    pub(crate) counts: MediaCounts,
 }
 
 /// The images of recent prompts: how many positions each takes (kept for the session's life, so
@@ -146,26 +197,26 @@ pub(crate) struct PreparedImage {
 /// last few prepared ones (so that an image evaluated again is not decoded again).
 #[derive(Default)]
 pub(crate) struct MediaCache {
-    positions: HashMap<String, (usize, usize)>,
-    prepared: HashMap<String, PreparedImage>,
+    positions: HashMap<String, MediaCounts>,
+    prepared: HashMap<String, PreparedMedia>,
     order: VecDeque<String>,
 }
 
 impl MediaCache {
-    /// The positions and image tokens `media` takes, preparing it if it was never seen.
-    pub(crate) fn measure(&mut self, projector: &Projector, media: &MediaRef) -> Result<(usize, usize), EngineError> {
+    /// The positions and tokens `media` takes, preparing it if it was never seen.
+    pub(crate) fn measure(&mut self, projector: &Projector, media: &MediaRef) -> Result<MediaCounts, EngineError> {
         if let Some(&counts) = self.positions.get(&media.sha256) {
             return Ok(counts);
         }
-        let image = self.prepared(projector, media)?;
-        Ok((image.positions, image.image_tokens))
+        Ok(self.prepared(projector, media)?.counts)
     }
 
-    /// The prepared image `media`: decoded, downscaled and tokenized now unless kept.
-    pub(crate) fn prepared(&mut self, projector: &Projector, media: &MediaRef) -> Result<&PreparedImage, EngineError> {
+    /// The prepared image or clip `media`: decoded, resized or resampled, and tokenized now
+    /// unless kept.
+    pub(crate) fn prepared(&mut self, projector: &Projector, media: &MediaRef) -> Result<&PreparedMedia, EngineError> {
         if !self.prepared.contains_key(&media.sha256) {
             let image = prepare(projector, media)?;
-            self.positions.insert(media.sha256.clone(), (image.positions, image.image_tokens));
+            self.positions.insert(media.sha256.clone(), image.counts);
             if self.order.len() == PREPARED_KEPT {
                 if let Some(oldest) = self.order.pop_front() {
                     self.prepared.remove(&oldest);
@@ -178,9 +229,51 @@ impl MediaCache {
     }
 }
 
-/// Reads, decodes and downscales the image `media` and tokenizes it alone, with its sha256 as the
-/// id of its chunks.
-fn prepare(projector: &Projector, media: &MediaRef) -> Result<PreparedImage, EngineError> {
+/// Reads and prepares `media`, a WAV clip or an image, and tokenizes it alone, with its sha256 as
+/// the id of its chunks.
+fn prepare(projector: &Projector, media: &MediaRef) -> Result<PreparedMedia, EngineError> {
+    let mut bitmap = if is_wav(&media.path) { clip_bitmap(projector, media)? } else { image_bitmap(projector, media)? };
+    bitmap
+        .set_id(&media.sha256)
+        .map_err(|_| EngineError::BadRequest(format!("the attachment id {:?} is not a sha256", media.sha256)))?;
+    let chunks = projector.tokenize(&bitmap).map_err(|error| {
+        EngineError::Media(format!("the projector could not take {}: {error}", name_of(&media.path)))
+    })?;
+    let positions = usize::try_from(chunks.total_positions()).unwrap_or(0);
+    let audio_tokens = media_tokens(&chunks, MtmdInputChunkType::Audio);
+    let counts = if audio_tokens > 0 {
+        MediaCounts { positions, tokens: audio_tokens, kind: MediaKind::Audio }
+    } else {
+        MediaCounts { positions, tokens: image_tokens(&chunks), kind: MediaKind::Image }
+    };
+    Ok(PreparedMedia { chunks, counts })
+}
+
+/// Whether the file at `path` is a WAV file (RIFF/WAVE), the form clips are stored in.
+fn is_wav(path: &Path) -> bool {
+    let mut header = [0u8; 12];
+    std::fs::File::open(path).and_then(|mut file| std::io::Read::read_exact(&mut file, &mut header)).is_ok()
+        && &header[..4] == b"RIFF"
+        && &header[8..] == b"WAVE"
+}
+
+/// The clip `media` as mtmd takes it: mono samples at the projector's rate.
+fn clip_bitmap(projector: &Projector, media: &MediaRef) -> Result<MtmdBitmap, EngineError> {
+    if !projector.audio {
+        return Err(EngineError::Media(
+            "this model's projector cannot hear; load an audio projector (mmproj, Gemma 4 E2B or E4B) with it".into(),
+        ));
+    }
+    let clip = Clip::from_file(&media.path).map_err(|error| EngineError::Media(error.to_string()))?;
+    let rate = projector.audio_sample_rate();
+    let samples = gemma_desk_voice::clip::resample(clip.samples(), gemma_desk_voice::MODEL_SAMPLE_RATE, rate)
+        .map_err(|error| EngineError::Media(error.to_string()))?;
+    MtmdBitmap::from_audio_data(&samples)
+        .map_err(|error| EngineError::Media(format!("{}: {error}", name_of(&media.path))))
+}
+
+/// The image `media` decoded and downscaled to what the projector takes.
+fn image_bitmap(projector: &Projector, media: &MediaRef) -> Result<MtmdBitmap, EngineError> {
     if !projector.vision {
         return Err(EngineError::Media(
             "this model's projector cannot see images; load a vision projector (mmproj) with it".into(),
@@ -190,21 +283,12 @@ fn prepare(projector: &Projector, media: &MediaRef) -> Result<PreparedImage, Eng
         .map_err(|error| EngineError::Media(error.to_string()))?;
     let pixels = gemma_desk_media::prepare(&decoded, projector.target);
     let (width, height) = pixels.dimensions();
-    let mut bitmap = MtmdBitmap::from_image_data(width, height, pixels.as_raw())
-        .map_err(|error| EngineError::Media(format!("{}: {error}", name_of(&media.path))))?;
-    bitmap
-        .set_id(&media.sha256)
-        .map_err(|_| EngineError::BadRequest(format!("the image id {:?} is not a sha256", media.sha256)))?;
-    let chunks = projector
-        .tokenize(&bitmap)
-        .map_err(|error| EngineError::Media(format!("the projector could not take {}: {error}", name_of(&media.path))))?;
-    let positions = usize::try_from(chunks.total_positions()).unwrap_or(0);
-    let image_tokens = image_tokens(&chunks);
-    Ok(PreparedImage { chunks, positions, image_tokens })
+    MtmdBitmap::from_image_data(width, height, pixels.as_raw())
+        .map_err(|error| EngineError::Media(format!("{}: {error}", name_of(&media.path))))
 }
 
-impl PreparedImage {
-    /// Encodes the image and decodes it (with its begin and end tokens) into `context` at
+impl PreparedMedia {
+    /// Encodes the image or clip and decodes it (with its begin and end tokens) into `context` at
     /// `position`. The caller has checked that it fits the micro-batch.
     pub(crate) fn eval(
         &self,
@@ -217,12 +301,12 @@ impl PreparedImage {
         let after = self
             .chunks
             .eval_chunks(&mut projector.context(), context, position as i32, 0, n_batch, logits_last)
-            .map_err(|error| EngineError::Decode(format!("the image could not be encoded: {error}")))?;
+            .map_err(|error| EngineError::Decode(format!("the attachment could not be encoded: {error}")))?;
         let taken = usize::try_from(after).unwrap_or(0).saturating_sub(position);
-        if taken != self.positions {
+        if taken != self.counts.positions {
             return Err(EngineError::Decode(format!(
-                "the image took {taken} positions instead of the {} it was tokenized to",
-                self.positions
+                "the attachment took {taken} positions instead of the {} it was tokenized to",
+                self.counts.positions
             )));
         }
         Ok(())
@@ -236,7 +320,10 @@ pub(crate) fn name_of(path: &Path) -> String {
 
 /// `messages` with a marker in place of each attached image (before the message's text) and no
 /// media left, for the template.
-pub(crate) fn with_markers(messages: &[crate::template::ChatMessage], marker: &str) -> Vec<crate::template::ChatMessage> {
+pub(crate) fn with_markers(
+    messages: &[crate::template::ChatMessage],
+    marker: &str,
+) -> Vec<crate::template::ChatMessage> {
     messages
         .iter()
         .map(|message| {

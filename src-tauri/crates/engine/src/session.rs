@@ -32,7 +32,7 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::token::LlamaToken;
 
 use crate::error::EngineError;
-use crate::media::{MediaCache, MediaRef, name_of, unused_marker, with_markers};
+use crate::media::{MediaCache, MediaCounts, MediaKind, MediaRef, name_of, unused_marker, with_markers};
 use crate::model::LoadedModel;
 use crate::protocol::{BenchFigures, LoadOptions, ModelInfo, ReplyFigures, StopReason};
 use crate::sampling::SamplingParams;
@@ -87,8 +87,7 @@ struct Prompt {
 
 struct PromptImage {
     start: usize,
-    positions: usize,
-    image_tokens: usize,
+    counts: MediaCounts,
 }
 
 /// One model context and the tokens its KV cache holds.
@@ -142,10 +141,10 @@ impl<'m> Session<'m> {
         if !(1..=1024).contains(&threads) {
             return Err(EngineError::BadRequest(format!("threads must be between 1 and 1024, got {threads}")));
         }
-        // An image is decoded in one micro-batch (its tokens attend to each other): room for
-        // the largest one the projector makes, or llama.cpp aborts.
+        // An image (or a clip) is decoded in one micro-batch (its tokens attend to each other):
+        // room for the largest one the projector makes, or llama.cpp aborts.
         let largest_image = match &model.projector {
-            Some(projector) => projector.max_image_tokens()? as u32,
+            Some(projector) => projector.max_media_tokens()? as u32,
             None => 0,
         };
         let n_batch = BATCH.max(largest_image).min(n_ctx);
@@ -239,9 +238,12 @@ impl<'m> Session<'m> {
 
         self.pending.clear();
         let reused = self.reuse_cached_prefix(&prompt.slots);
-        let image_tokens_reused: usize =
-            prompt.images.iter().filter(|image| image.start + image.positions <= reused).map(|image| image.image_tokens).sum();
-        let image_tokens_encoded = prompt.images.iter().map(|image| image.image_tokens).sum::<usize>() - image_tokens_reused;
+        let images = || prompt.images.iter().filter(|image| image.counts.kind == MediaKind::Image);
+        let image_tokens_reused: usize = images()
+            .filter(|image| image.start + image.counts.positions <= reused)
+            .map(|image| image.counts.tokens)
+            .sum();
+        let image_tokens_encoded = images().map(|image| image.counts.tokens).sum::<usize>() - image_tokens_reused;
         let prompt_tokens: Vec<LlamaToken> = text_tokens(&prompt.slots).collect();
         let prefill_started = Instant::now();
         let mut state = ReplyState::Prefill;
@@ -358,9 +360,10 @@ impl<'m> Session<'m> {
             return Ok(Prompt { slots, images: Vec::new() });
         }
         let model = self.model;
-        let Some(projector) = model.projector.as_ref().filter(|projector| projector.vision()) else {
+        let Some(projector) = model.projector.as_ref() else {
             return Err(EngineError::Media(
-                "this model cannot see images: load a vision model with its projector (mmproj)".into(),
+                "this model cannot see images or hear sound: load a vision or audio model with its projector (mmproj)"
+                    .into(),
             ));
         };
         let marker = unused_marker(messages.iter().map(|message| message.content.as_str()));
@@ -377,18 +380,20 @@ impl<'m> Session<'m> {
         let mut slots: Vec<Slot> = self.tokenize(pieces[0]).into_iter().map(Slot::Token).collect();
         let mut images = Vec::with_capacity(media.len());
         for (&image, piece) in media.iter().zip(&pieces[1..]) {
-            let (positions, image_tokens) = self.media.measure(projector, image)?;
+            let counts = self.media.measure(projector, image)?;
             let n_ubatch = self.context.n_ubatch() as usize;
-            if image_tokens > n_ubatch {
+            if counts.tokens > n_ubatch {
                 return Err(EngineError::Media(format!(
-                    "{} takes {image_tokens} image tokens, more than a context of {} tokens can decode at once; raise the context size",
+                    "{} takes {} {} tokens, more than a context of {} tokens can decode at once; raise the context size",
                     name_of(&image.path),
+                    counts.tokens,
+                    if counts.kind == MediaKind::Audio { "audio" } else { "image" },
                     self.context.n_ctx()
                 )));
             }
             let id = self.media_id(image);
-            images.push(PromptImage { start: slots.len(), positions, image_tokens });
-            slots.extend((0..positions as u32).map(|offset| Slot::Media { media: id, offset }));
+            images.push(PromptImage { start: slots.len(), counts });
+            slots.extend((0..counts.positions as u32).map(|offset| Slot::Media { media: id, offset }));
             slots.extend(vocab.tokenize(piece.as_bytes(), false, true).into_iter().map(Slot::Token));
         }
         Ok(Prompt { slots, images })
@@ -564,18 +569,18 @@ impl<'m> Session<'m> {
         let source = &self.media_refs[media as usize];
         let image = self.media.prepared(projector, source)?;
         let (n_ctx, n_ubatch) = (self.context.n_ctx() as usize, self.context.n_ubatch() as usize);
-        if image.image_tokens > n_ubatch {
+        if image.counts.tokens > n_ubatch {
             return Err(EngineError::Media(format!(
-                "{} would take {} image tokens, more than the {n_ubatch} this context decodes at once",
+                "{} would take {} tokens, more than the {n_ubatch} this context decodes at once",
                 name_of(&source.path),
-                image.image_tokens
+                image.counts.tokens
             )));
         }
-        if image.positions != group.len() || self.cached.len() + image.positions > n_ctx {
+        if image.counts.positions != group.len() || self.cached.len() + image.counts.positions > n_ctx {
             return Err(EngineError::Media(format!(
                 "{} takes {} positions, which do not fit after the {} cached ones in a context of {n_ctx}",
                 name_of(&source.path),
-                image.positions,
+                image.counts.positions,
                 self.cached.len()
             )));
         }

@@ -1,5 +1,6 @@
 //! The engine crate's integration tests; modules mirror `src/`.
 
+mod audio;
 mod gguf;
 mod session;
 mod template;
