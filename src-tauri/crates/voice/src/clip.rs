@@ -60,13 +60,15 @@ impl Clip {
 
     /// Decodes a WAV, FLAC or MP3 file. Longer than [`MAX_CLIP`] is refused.
     pub fn from_file(path: &Path) -> Result<Clip, ClipError> {
-        let name = path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
+        let name =
+            path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
         let file = File::open(path).map_err(|source| ClipError::Read { name: name.clone(), source })?;
         let mut hint = Hint::new();
         if let Some(extension) = path.extension().and_then(|extension| extension.to_str()) {
             hint.with_extension(extension);
         }
-        let (interleaved, channels, rate) = decode(MediaSourceStream::new(Box::new(file), Default::default()), &hint, &name)?;
+        let (interleaved, channels, rate) =
+            decode(MediaSourceStream::new(Box::new(file), Default::default()), &hint, &name)?;
         if interleaved.is_empty() {
             return Err(ClipError::Empty { name });
         }
@@ -268,7 +270,12 @@ mod tests {
     fn a_stereo_44k_file_becomes_16k_mono() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("stereo.wav");
-        let spec = hound::WavSpec { channels: 2, sample_rate: 44_100, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 44_100,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut writer = hound::WavWriter::create(&path, spec).unwrap();
         for sample in tone(44_100, 2.0, 440.0) {
             let value = (sample * 32767.0) as i16;
@@ -295,7 +302,12 @@ mod tests {
         assert!(matches!(missing, ClipError::Read { .. }), "{missing:?}");
 
         let long = folder.path().join("long.wav");
-        let spec = hound::WavSpec { channels: 1, sample_rate: 8_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
         let mut writer = hound::WavWriter::create(&long, spec).unwrap();
         for _ in 0..8_000 * 31 {
             writer.write_sample(0i16).unwrap();
