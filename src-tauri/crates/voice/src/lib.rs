@@ -1,6 +1,9 @@
 //! Voice for Gemma Desk: sound clips (from a file, later from the microphone) turned into the
-//! 16 kHz mono samples Gemma 4's audio encoder takes and kept as WAV.
+//! 16 kHz mono samples Gemma 4's audio encoder takes and kept as WAV, and replies cut into
+//! sentences that a speech service can read out while the rest still streams.
 
 pub mod clip;
+pub mod speech_text;
 
 pub use clip::{Clip, ClipError, MAX_CLIP, MODEL_SAMPLE_RATE};
+pub use speech_text::{SentenceSplitter, language_hint, sentences};
