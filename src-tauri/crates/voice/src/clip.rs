@@ -69,15 +69,12 @@ impl Clip {
         }
         let (interleaved, channels, rate) =
             decode(MediaSourceStream::new(Box::new(file), Default::default()), &hint, &name)?;
-        if interleaved.is_empty() {
-            return Err(ClipError::Empty { name });
+        // Measured before resampling, so that a long file is refused without converting it.
+        let length = Duration::from_secs_f64(interleaved.len() as f64 / f64::from(channels) / f64::from(rate));
+        if length > MAX_CLIP + Duration::from_millis(50) {
+            return Err(ClipError::TooLong { name, seconds: length.as_secs() });
         }
-        let seconds = interleaved.len() as u64 / u64::from(channels) / u64::from(rate);
-        let clip = Clip::from_interleaved(&interleaved, channels, rate)?;
-        if clip.duration() > MAX_CLIP + Duration::from_millis(50) {
-            return Err(ClipError::TooLong { name, seconds });
-        }
-        Ok(clip)
+        Clip::from_interleaved(&interleaved, channels, rate)
     }
 
     /// Reads a clip back from the WAV bytes [`Clip::to_wav`] wrote (or any WAV).
@@ -224,6 +221,21 @@ mod tests {
             .collect()
     }
 
+    /// Writes interleaved samples as a 16-bit WAV file.
+    fn write_wav(path: &Path, channels: u16, rate: u32, interleaved: &[f32]) {
+        let spec = hound::WavSpec {
+            channels,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(path, spec).unwrap();
+        for &sample in interleaved {
+            writer.write_sample((sample * 32767.0) as i16).unwrap();
+        }
+        writer.finalize().unwrap();
+    }
+
     fn correlation(a: &[f32], b: &[f32]) -> f32 {
         let n = a.len().min(b.len());
         let dot: f32 = a[..n].iter().zip(&b[..n]).map(|(x, y)| x * y).sum();
@@ -270,19 +282,9 @@ mod tests {
     fn a_stereo_44k_file_becomes_16k_mono() {
         let folder = tempfile::tempdir().unwrap();
         let path = folder.path().join("stereo.wav");
-        let spec = hound::WavSpec {
-            channels: 2,
-            sample_rate: 44_100,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut writer = hound::WavWriter::create(&path, spec).unwrap();
-        for sample in tone(44_100, 2.0, 440.0) {
-            let value = (sample * 32767.0) as i16;
-            writer.write_sample(value).unwrap();
-            writer.write_sample(value).unwrap();
-        }
-        writer.finalize().unwrap();
+        let both_channels: Vec<f32> =
+            tone(44_100, 2.0, 440.0).into_iter().flat_map(|sample| [sample, sample]).collect();
+        write_wav(&path, 2, 44_100, &both_channels);
         let clip = Clip::from_file(&path).unwrap();
         assert_eq!(clip.samples().len(), 32_000);
         assert_eq!(clip.duration(), Duration::from_secs(2));
@@ -302,17 +304,7 @@ mod tests {
         assert!(matches!(missing, ClipError::Read { .. }), "{missing:?}");
 
         let long = folder.path().join("long.wav");
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: 8_000,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let mut writer = hound::WavWriter::create(&long, spec).unwrap();
-        for _ in 0..8_000 * 31 {
-            writer.write_sample(0i16).unwrap();
-        }
-        writer.finalize().unwrap();
+        write_wav(&long, 1, 8_000, &vec![0.0; 8_000 * 31]);
         let error = Clip::from_file(&long).unwrap_err();
         assert!(matches!(error, ClipError::TooLong { seconds: 31, .. }), "{error:?}");
     }
