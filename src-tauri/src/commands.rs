@@ -216,7 +216,7 @@ pub async fn send_message(
     let sampling = state.settings().sampling;
     let inputs = attached.inputs(&images)?;
     let mut sink = forward(&on_event);
-    let sent = state.chat.send_with_images(conversation_id, &text, inputs, &sampling, |event| {
+    let sent = state.chat.send_with_attachments(conversation_id, &text, inputs, &sampling, |event| {
         if matches!(event, ChatEvent::Started { .. }) {
             attached.sent(&images);
         }
@@ -330,7 +330,7 @@ pub async fn export_conversation<R: Runtime>(
     let name = format!("{}.{extension}", dialogs::file_name_from(&conversation.title));
     let Some(path) = dialogs::save_file(&app, "Export conversation", &name).await? else { return Ok(None) };
     let text = match format {
-        ExportFormat::Markdown => markdown_with_images_beside(store, id, &path).await?,
+        ExportFormat::Markdown => markdown_with_files_beside(store, id, &path).await?,
         ExportFormat::Json => store.export_json(id, ExportScope::WholeTree).await?,
     };
     std::fs::write(&path, text).map_err(|e| AppError::io(format!("could not write {}: {e}", path.display())))?;
@@ -338,20 +338,20 @@ pub async fn export_conversation<R: Runtime>(
     Ok(Some(path))
 }
 
-/// The Markdown export to write at `path`, its images copied into the folder its links name,
-/// beside it (`Trip files` for `Trip.md`; made only when there are images).
-async fn markdown_with_images_beside(store: &Store, id: i64, path: &Path) -> CommandResult<String> {
+/// The Markdown export to write at `path`, its images and sound clips copied into the folder its
+/// links name, beside it (`Trip files` for `Trip.md`; made only when there are such files).
+async fn markdown_with_files_beside(store: &Store, id: i64, path: &Path) -> CommandResult<String> {
     let stem = path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).filter(|stem| !stem.is_empty());
     let folder_name = format!("{} files", stem.as_deref().unwrap_or("conversation"));
     let export = store.export_markdown(id, ExportScope::CurrentBranch, Some(&folder_name)).await?;
     if !export.files.is_empty() {
         let folder = path.with_file_name(&folder_name);
         std::fs::create_dir_all(&folder).map_err(|e| {
-            AppError::io(format!("could not create the folder {} for the conversation's images: {e}", folder.display()))
+            AppError::io(format!("could not create the folder {} for the conversation's images and clips: {e}", folder.display()))
         })?;
         for file in &export.files {
             std::fs::copy(store.attachment_path(&file.sha256), folder.join(&file.name)).map_err(|e| {
-                AppError::io(format!("could not copy the image {} into {}: {e}", file.name, folder.display()))
+                AppError::io(format!("could not copy {} into {}: {e}", file.name, folder.display()))
             })?;
         }
     }

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     NoModel,
     /// Images were attached but the loaded model cannot see: switch to a vision model.
     CannotSee,
+    /// Sound clips were attached but the loaded model cannot hear: switch to Gemma 4 E2B or E4B.
+    CannotHear,
     /// The engine refused or failed.
     Engine,
     /// The model ran out of memory: a smaller context, fewer GPU layers or a smaller model.
@@ -98,6 +100,7 @@ impl From<ChatError> for AppError {
             ChatError::Busy => ErrorCode::Busy,
             ChatError::NoModel => ErrorCode::NoModel,
             ChatError::CannotSee(_) => ErrorCode::CannotSee,
+            ChatError::CannotHear(_) => ErrorCode::CannotHear,
             ChatError::Engine { failure, .. } => ErrorCode::of_engine(*failure),
             ChatError::Store(_) => ErrorCode::Store,
         };

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use gemma_desk_chat::{CheckedImage, MAX_IMAGES, check_image};
+use gemma_desk_chat::{CheckedAttachment, MAX_IMAGES, check_image};
 use gemma_desk_media::{Format, Limits, Target};
 use gemma_desk_store::Store;
 use serde::Serialize;
@@ -52,7 +52,7 @@ pub struct Attached {
 }
 
 struct Pending {
-    image: CheckedImage,
+    image: CheckedAttachment,
     thumbnail: Arc<Vec<u8>>,
 }
 
@@ -107,7 +107,7 @@ impl Images {
 
     /// The attached images `ids`, in that order, for the message about to be sent (checked when
     /// attached, not decoded again); they stay attached until [`Images::sent`].
-    pub fn inputs(&self, ids: &[u64]) -> CommandResult<Vec<CheckedImage>> {
+    pub fn inputs(&self, ids: &[u64]) -> CommandResult<Vec<CheckedAttachment>> {
         let pending = lock(&self.pending);
         ids.iter()
             .map(|id| {

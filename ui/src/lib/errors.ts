@@ -30,6 +30,7 @@ const TABLE: Record<ErrorCode, Row> = {
   busy: { severity: 'info', title: 'error.busy' },
   no_model: { severity: 'warning', title: 'error.no_model', action: 'models' },
   cannot_see: { severity: 'warning', title: 'error.cannot_see', action: 'vision' },
+  cannot_hear: { severity: 'warning', title: 'error.cannot_hear', action: 'models' },
   engine: { severity: 'error', title: 'error.engine' },
   store: { severity: 'error', title: 'error.store' },
   io: { severity: 'error', title: 'error.io' },

@@ -37,6 +37,7 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   busy: true,
   no_model: true,
   cannot_see: true,
+  cannot_hear: true,
   engine: true,
   store: true,
   io: true,

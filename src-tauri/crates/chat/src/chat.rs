@@ -23,19 +23,27 @@ use crate::now;
 pub const MAX_TEXT_CHARS: usize = 100_000;
 /// The most images one message may carry.
 pub const MAX_IMAGES: usize = 10;
+/// The most sound clips one message may carry (each up to [`gemma_desk_voice::MAX_CLIP`]).
+pub const MAX_CLIPS: usize = 4;
 
-/// An image attached to a question, checked: it decoded whole, so it is stored as it is and the
-/// engine is not the first to find it broken. Made by [`check_image`] alone.
+/// An image or sound clip attached to a question, checked: it decoded whole, so it is stored as
+/// it is and the engine is not the first to find it broken. Made by [`check_image`] and
+/// [`check_clip`] alone.
 #[derive(Debug, Clone)]
-pub struct CheckedImage {
+pub struct CheckedAttachment {
     bytes: Arc<[u8]>,
     info: NewAttachment,
 }
 
-impl CheckedImage {
-    /// What the store records about it: its type, size in pixels and name.
+impl CheckedAttachment {
+    /// What the store records about it: its type, size in pixels or length, and name.
     pub fn info(&self) -> &NewAttachment {
         &self.info
+    }
+
+    /// Whether it is a sound clip (else an image).
+    pub fn is_clip(&self) -> bool {
+        is_audio(&self.info.media_type)
     }
 }
 
@@ -46,7 +54,7 @@ impl CheckedImage {
 pub fn check_image(
     name: Option<String>,
     bytes: Vec<u8>,
-) -> Result<(CheckedImage, gemma_desk_media::Decoded), gemma_desk_media::MediaError> {
+) -> Result<(CheckedAttachment, gemma_desk_media::Decoded), gemma_desk_media::MediaError> {
     let decoded = gemma_desk_media::decode_bytes(name.as_deref(), &bytes, &gemma_desk_media::Limits::default())?;
     let info = NewAttachment {
         media_type: decoded.format.media_type().to_owned(),
@@ -55,7 +63,35 @@ pub fn check_image(
         duration_ms: None,
         name,
     };
-    Ok((CheckedImage { bytes: Arc::from(bytes), info }, decoded))
+    Ok((CheckedAttachment { bytes: Arc::from(bytes), info }, decoded))
+}
+
+/// Decodes a sound file (WAV, FLAC or MP3 at any rate, or a recording) whole: the clip to attach,
+/// kept as the 16 kHz mono WAV the model hears (so what is stored, played back and exported is
+/// what the model was given), and its samples. A broken, empty or too long file is refused with
+/// a message naming it. Call it off the async threads.
+pub fn check_clip(
+    name: Option<String>,
+    bytes: Vec<u8>,
+) -> Result<(CheckedAttachment, gemma_desk_voice::Clip), gemma_desk_voice::ClipError> {
+    let clip = gemma_desk_voice::Clip::from_bytes(bytes, name.as_deref().unwrap_or("the recording"))?;
+    let wav = clip.to_wav()?;
+    let info = NewAttachment {
+        media_type: "audio/wav".to_owned(),
+        width: None,
+        height: None,
+        duration_ms: Some(i64::try_from(clip.duration().as_millis()).unwrap_or(i64::MAX)),
+        name,
+    };
+    Ok((CheckedAttachment { bytes: Arc::from(wav), info }, clip))
+}
+
+fn is_audio(media_type: &str) -> bool {
+    media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("audio/"))
+}
+
+fn is_image(media_type: &str) -> bool {
+    media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
 }
 
 /// A model file and, optionally, the projector that gives it eyes or ears.
@@ -115,7 +151,7 @@ pub enum ChatEvent {
     Started {
         /// The stored user message (`None` when regenerating).
         user: Option<Message>,
-        /// The images stored with the user message.
+        /// The images and sound clips stored with the user message.
         user_attachments: Vec<Attachment>,
         /// The reply, status `streaming`.
         reply: Message,
@@ -269,53 +305,74 @@ impl Chat {
         sampling: &SamplingParams,
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
-        self.send_with_images(conversation, text, Vec::new(), sampling, sink).await
+        self.send_with_attachments(conversation, text, Vec::new(), sampling, sink).await
     }
 
-    /// Sends `text` with `images` (shown to the model before the text). The model must be able
-    /// to see, or nothing is stored; the question and its images are stored together or not at
-    /// all.
-    pub async fn send_with_images(
+    /// Sends `text` with `attachments` (images and sound clips, given to the model before the
+    /// text). The model must be able to see images and hear clips, or nothing is stored; the
+    /// question and its attachments are stored together or not at all.
+    pub async fn send_with_attachments(
         &self,
         conversation: ConversationId,
         text: &str,
-        images: Vec<CheckedImage>,
+        attachments: Vec<CheckedAttachment>,
         sampling: &SamplingParams,
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
-        // A message may be images alone: "what is this?" goes without saying.
-        if images.is_empty() || !text.trim().is_empty() {
+        // A message may be attachments alone: "what is this?" goes without saying.
+        if attachments.is_empty() || !text.trim().is_empty() {
             check_text(text)?;
         }
-        if images.len() > MAX_IMAGES {
+        let clips = attachments.iter().filter(|attachment| attachment.is_clip()).count();
+        let images = attachments.len() - clips;
+        if images > MAX_IMAGES {
             return Err(ChatError::BadInput(format!(
-                "{} images are attached; one message may carry at most {MAX_IMAGES}",
-                images.len()
+                "{images} images are attached; one message may carry at most {MAX_IMAGES}"
+            )));
+        }
+        if clips > MAX_CLIPS {
+            return Err(ChatError::BadInput(format!(
+                "{clips} sound clips are attached; one message may carry at most {MAX_CLIPS}"
             )));
         }
         let _turn = self.begin_turn().await?;
-        if !images.is_empty() {
-            self.check_can_see()?;
-        }
+        self.check_can_take(images > 0, clips > 0)?;
         let leaf = self.store.conversation(conversation).await?.current_leaf_id;
         let sources: Vec<AttachmentSource<'_>> =
-            images.iter().map(|image| AttachmentSource::Bytes(&image.bytes, &image.info)).collect();
+            attachments.iter().map(|attachment| AttachmentSource::Bytes(&attachment.bytes, &attachment.info)).collect();
         let (user, _) = self.store.add_question(conversation, leaf, text, &sources, now()).await?;
         self.reply_after(user.clone(), Some(user), sampling, sink).await
     }
 
-    /// Refuses images when the loaded model has no eyes, before anything is stored.
-    fn check_can_see(&self) -> Result<(), ChatError> {
+    /// Refuses images when the loaded model has no eyes, and clips when it has no ears, before
+    /// anything is stored.
+    fn check_can_take(&self, images: bool, clips: bool) -> Result<(), ChatError> {
         let status = self.engine_status();
-        if status.info.as_ref().is_some_and(|info| info.vision) {
-            return Ok(());
+        let name = || status.choice.as_ref().map_or_else(|| "the loaded model".to_owned(), ModelChoice::name);
+        let info = status.info.as_ref();
+        if images && !info.is_some_and(|info| info.vision) {
+            return Err(ChatError::CannotSee(format!(
+                "{} cannot see images{}: switch to a vision model (Gemma 3 4B or larger, or Gemma 4) with its \
+                 projector, or send the message without the images",
+                name(),
+                if info.is_some() { " (it was loaded without a vision projector, mmproj)" } else { "" }
+            )));
         }
-        let name = status.choice.map_or_else(|| "the loaded model".to_owned(), |choice| choice.name());
-        Err(ChatError::CannotSee(format!(
-            "{name} cannot see images{}: switch to a vision model (Gemma 3 4B or larger, or Gemma 4) with its \
-             projector, or send the message without the images",
-            if status.info.is_some() { " (it was loaded without a vision projector, mmproj)" } else { "" }
-        )))
+        if clips && !info.is_some_and(|info| info.audio) {
+            return Err(ChatError::CannotHear(format!(
+                "{} cannot hear sound{}: switch to Gemma 4 E2B or E4B with its projector, or send the message \
+                 without the clip",
+                name(),
+                if info.is_some_and(|info| info.vision) {
+                    " (its projector has no audio encoder)"
+                } else if info.is_some() {
+                    " (it was loaded without a projector, mmproj)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        Ok(())
     }
 
     /// Writes another reply in place of the assistant message `reply` (a new sibling: the old
@@ -355,13 +412,12 @@ impl Chat {
             )));
         }
         let attachments = self.store.attachments(message).await?;
-        let has_images = attachments.iter().any(|attachment| attachment.media_type.starts_with("image/"));
-        if !has_images || !text.trim().is_empty() {
+        let has_images = attachments.iter().any(|attachment| is_image(&attachment.media_type));
+        let has_clips = attachments.iter().any(|attachment| is_audio(&attachment.media_type));
+        if !(has_images || has_clips) || !text.trim().is_empty() {
             check_text(text)?;
         }
-        if has_images {
-            self.check_can_see()?;
-        }
+        self.check_can_take(has_images, has_clips)?;
         let sources: Vec<AttachmentSource<'_>> = attachments.iter().map(AttachmentSource::Stored).collect();
         let (user, _) = self.store.add_question(old.conversation_id, old.parent_id, text, &sources, now()).await?;
         self.reply_after(user.clone(), Some(user), sampling, sink).await
@@ -414,6 +470,8 @@ impl Chat {
             ReplyRecorder::begin(&self.store, conversation.id, question.id, model_name.as_deref(), now()).await?;
         let branch = self.store.current_branch(conversation.id).await?;
         let history = branch.iter().filter(|entry| entry.message.id != recorder.message_id());
+        let history: Vec<&BranchMessage> = history.collect();
+        let render = render_options(history.last().map_or(&[][..], |question| question.attachments.as_slice()));
         let prompt = prompt_messages(conversation.settings.system_prompt.as_deref(), history, |sha256| {
             self.store.attachment_path(sha256)
         });
@@ -434,7 +492,7 @@ impl Chat {
         let sampling = sampling.clone();
         let generation = tokio::task::spawn_blocking(move || {
             let mut engine = lock(&engine);
-            let generated = engine.generate(&prompt, &RenderOptions::default(), &sampling, |text| {
+            let generated = engine.generate(&prompt, &render, &sampling, |text| {
                 let _ = pieces.send(text.to_owned());
             });
             (generated, engine.worker_pid())
@@ -521,7 +579,7 @@ fn check_text(text: &str) -> Result<(), ChatError> {
 /// alternate.
 fn prompt_messages<'a>(
     system: Option<&str>,
-    history: impl Iterator<Item = &'a BranchMessage>,
+    history: impl IntoIterator<Item = &'a BranchMessage>,
     attachment_path: impl Fn(&str) -> PathBuf,
 ) -> Vec<ChatMessage> {
     let mut messages: Vec<ChatMessage> =
@@ -531,7 +589,7 @@ fn prompt_messages<'a>(
         let media = entry
             .attachments
             .iter()
-            .filter(|attachment| attachment.media_type.starts_with("image/"))
+            .filter(|attachment| is_image(&attachment.media_type) || is_audio(&attachment.media_type))
             .map(|attachment| MediaRef { sha256: attachment.sha256.clone(), path: attachment_path(&attachment.sha256) });
         match messages.last_mut() {
             Some(last) if last.role == "user" && message.role == Role::User => {
@@ -549,6 +607,12 @@ fn prompt_messages<'a>(
     messages
 }
 
+/// How the prompt of a reply to a question carrying `attachments` is rendered: thinking is off
+/// when the question carries a clip, since Gemma 4 then drifts into thinking instead of answering.
+fn render_options(attachments: &[Attachment]) -> RenderOptions {
+    let hears_a_clip = attachments.iter().any(|attachment| is_audio(&attachment.media_type));
+    RenderOptions { enable_thinking: hears_a_clip.then_some(false), ..RenderOptions::default() }
+}
 
 /// How a reply that stopped for `stop` is stored.
 fn reply_status(stop: StopReason) -> MessageStatus {
@@ -575,4 +639,32 @@ fn reply_stats(figures: Option<&ReplyFigures>) -> ReplyStats {
             image_tokens_encoded: with_images.then_some(f.image_tokens_encoded.into()),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attachment(media_type: &str) -> Attachment {
+        Attachment {
+            id: 1,
+            message_id: 1,
+            sha256: "0".repeat(64),
+            media_type: media_type.to_owned(),
+            size: 1,
+            width: None,
+            height: None,
+            duration_ms: None,
+            name: None,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn thinking_is_off_for_a_question_that_carries_a_clip() {
+        assert_eq!(render_options(&[attachment("image/png"), attachment("audio/wav")]).enable_thinking, Some(false));
+        assert_eq!(render_options(&[attachment("Audio/WAV")]).enable_thinking, Some(false));
+        assert_eq!(render_options(&[attachment("image/png")]).enable_thinking, None, "left to the template");
+        assert_eq!(render_options(&[]).enable_thinking, None);
+    }
 }

@@ -21,6 +21,9 @@ pub enum ChatError {
     /// Images were attached, but the loaded model cannot see.
     #[error("{0}")]
     CannotSee(String),
+    /// Sound clips were attached, but the loaded model cannot hear.
+    #[error("{0}")]
+    CannotHear(String),
     /// The engine refused or failed.
     #[error("{message}")]
     Engine {

@@ -6,8 +6,8 @@
 #![deny(missing_docs)]
 
 pub use chat::{
-    Chat, ChatEvent, CheckedImage, EngineState, EngineStatus, EngineTuning, MAX_IMAGES, MAX_TEXT_CHARS, ModelChoice,
-    check_image,
+    Chat, ChatEvent, CheckedAttachment, EngineState, EngineStatus, EngineTuning, MAX_CLIPS, MAX_IMAGES, MAX_TEXT_CHARS,
+    ModelChoice, check_clip, check_image,
 };
 pub use error::ChatError;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gemma_desk_chat::{Chat, ChatEvent, CheckedImage, MAX_IMAGES, check_image, now};
+use gemma_desk_chat::{Chat, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, check_clip, check_image, now};
 use gemma_desk_engine::{SamplingParams, StopReason};
 use gemma_desk_store::{ConversationId, ConversationSettings, Message, MessageStatus, Store};
 use rustyline::error::ReadlineError;
@@ -38,6 +38,11 @@ pub struct ChatArgs {
     /// message.
     #[arg(long = "image", value_name = "FILE")]
     images: Vec<PathBuf>,
+    /// Attach a sound clip to the prompt (WAV, FLAC or MP3 at any rate, up to 30 s; repeat for
+    /// several, up to 4). Needs Gemma 4 E2B or E4B and its `--mmproj`. In a chat, `/audio FILE`
+    /// attaches one to the next message.
+    #[arg(long = "audio", value_name = "FILE")]
+    clips: Vec<PathBuf>,
     /// Answer this prompt and exit (the reply on stdout, figures on stderr).
     prompt: Option<String>,
 }
@@ -112,6 +117,9 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     let mut session = Session { chat, runtime, conversation, settings, model, kept, _lock: lock, _scratch: scratch };
 
     let mut attached = args.images.iter().map(|path| read_image(path)).collect::<anyhow::Result<Vec<_>>>()?;
+    for path in &args.clips {
+        attached.push(read_clip(path)?);
+    }
     if let Some(prompt) = args.prompt {
         let reply = session.ask(&prompt, std::mem::take(&mut attached), &sampling)?;
         session.announce();
@@ -123,7 +131,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
 
     eprintln!(
-        "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /image FILE attaches an image; /clear starts over; Ctrl-D quits.",
+        "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /image FILE or /audio FILE attaches an image or a sound clip; /clear starts over; Ctrl-D quits.",
         info.name.as_deref().unwrap_or(&info.architecture),
         info.path.display(),
         info.n_ctx,
@@ -162,12 +170,16 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
             }
             _ => {}
         }
-        if let Some(file) = text.strip_prefix("/image ") {
-            match read_image(Path::new(file.trim())) {
-                Ok(_) if attached.len() == MAX_IMAGES => eprintln!("error: one message may carry at most {MAX_IMAGES} images"),
-                Ok(image) => {
-                    attached.push(image);
-                    eprintln!("({} attached to the next message)", images_in_words(attached.len()));
+        let attachment = if let Some(file) = text.strip_prefix("/image ") {
+            Some(read_image(Path::new(file.trim())))
+        } else {
+            text.strip_prefix("/audio ").map(|file| read_clip(Path::new(file.trim())))
+        };
+        if let Some(attachment) = attachment {
+            match attachment.and_then(|attachment| room_for(&attached, &attachment).map(|()| attachment)) {
+                Ok(attachment) => {
+                    attached.push(attachment);
+                    eprintln!("({} attached to the next message)", attachments_in_words(&attached));
                 }
                 Err(error) => eprintln!("error: {error:#}"),
             }
@@ -203,10 +215,10 @@ fn resume(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Resul
 impl Session {
     /// One turn: the question stored, the reply streamed to stdout (and stored), its figures on
     /// stderr.
-    fn ask(&mut self, text: &str, images: Vec<CheckedImage>, sampling: &SamplingParams) -> anyhow::Result<Message> {
+    fn ask(&mut self, text: &str, attachments: Vec<CheckedAttachment>, sampling: &SamplingParams) -> anyhow::Result<Message> {
         let mut stdout = std::io::stdout();
         let mut stop_reason = None;
-        let turn = self.chat.send_with_images(self.conversation, text, images, sampling, |event| match event {
+        let turn = self.chat.send_with_attachments(self.conversation, text, attachments, sampling, |event| match event {
             ChatEvent::Token { text } => {
                 let _ = stdout.write_all(text.as_bytes());
                 let _ = stdout.flush();
@@ -245,14 +257,41 @@ impl Session {
 }
 
 /// An image file to attach, read whole and checked (decoded) now.
-fn read_image(path: &Path) -> anyhow::Result<CheckedImage> {
+fn read_image(path: &Path) -> anyhow::Result<CheckedAttachment> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read the image {}", path.display()))?;
     let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
     Ok(check_image(name, bytes)?.0)
 }
 
-fn images_in_words(count: usize) -> String {
-    if count == 1 { "1 image".to_owned() } else { format!("{count} images") }
+/// A sound file to attach, decoded and resampled to the model's rate now.
+fn read_clip(path: &Path) -> anyhow::Result<CheckedAttachment> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read the sound file {}", path.display()))?;
+    let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+    Ok(check_clip(name, bytes)?.0)
+}
+
+/// Refuses an attachment past what one message may carry.
+fn room_for(attached: &[CheckedAttachment], attachment: &CheckedAttachment) -> anyhow::Result<()> {
+    let same_kind = attached.iter().filter(|other| other.is_clip() == attachment.is_clip()).count();
+    match attachment.is_clip() {
+        true if same_kind == MAX_CLIPS => bail!("one message may carry at most {MAX_CLIPS} sound clips"),
+        false if same_kind == MAX_IMAGES => bail!("one message may carry at most {MAX_IMAGES} images"),
+        _ => Ok(()),
+    }
+}
+
+fn attachments_in_words(attached: &[CheckedAttachment]) -> String {
+    let clips = attached.iter().filter(|attachment| attachment.is_clip()).count();
+    let counted = |count: usize, one: &str, many: &str| match count {
+        0 => None,
+        1 => Some(format!("1 {one}")),
+        _ => Some(format!("{count} {many}")),
+    };
+    [counted(attached.len() - clips, "image", "images"), counted(clips, "sound clip", "sound clips")]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 /// The figures of a reply, on stderr so that stdout holds only the reply.

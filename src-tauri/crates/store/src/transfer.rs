@@ -58,7 +58,8 @@ impl Store {
     /// 2 of 3 · after ...").
     ///
     /// With `files_folder`, the name of a folder beside the Markdown file (`Trip files` for
-    /// `Trip.md`), images are shown instead of listed: `![photo.png](Trip%20files/photo.png)`,
+    /// `Trip.md`), images are shown and sound clips linked instead of listed:
+    /// `![photo.png](Trip%20files/photo.png)`, `[🔊 question.wav (2.4 s)](Trip%20files/question.wav)`,
     /// linking to the [`MarkdownExport::files`] the caller copies there. Without one (text for a
     /// terminal) there are no files.
     pub async fn export_markdown(

@@ -63,29 +63,26 @@ impl Clip {
         let name =
             path.file_name().map_or_else(|| path.display().to_string(), |name| name.to_string_lossy().into_owned());
         let file = File::open(path).map_err(|source| ClipError::Read { name: name.clone(), source })?;
+        Clip::from_stream(MediaSourceStream::new(Box::new(file), Default::default()), &name)
+    }
+
+    /// Decodes a WAV, FLAC or MP3 file held in memory, named `name` (its extension is a hint to
+    /// the format). Longer than [`MAX_CLIP`] is refused.
+    pub fn from_bytes(bytes: Vec<u8>, name: &str) -> Result<Clip, ClipError> {
+        Clip::from_stream(MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default()), name)
+    }
+
+    fn from_stream(stream: MediaSourceStream, name: &str) -> Result<Clip, ClipError> {
         let mut hint = Hint::new();
-        if let Some(extension) = path.extension().and_then(|extension| extension.to_str()) {
+        if let Some(extension) = Path::new(name).extension().and_then(|extension| extension.to_str()) {
             hint.with_extension(extension);
         }
-        let (interleaved, channels, rate) =
-            decode(MediaSourceStream::new(Box::new(file), Default::default()), &hint, &name)?;
+        let (interleaved, channels, rate) = decode(stream, &hint, name)?;
         // Measured before resampling, so that a long file is refused without converting it.
         let length = Duration::from_secs_f64(interleaved.len() as f64 / f64::from(channels) / f64::from(rate));
         if length > MAX_CLIP + Duration::from_millis(50) {
-            return Err(ClipError::TooLong { name, seconds: length.as_secs() });
+            return Err(ClipError::TooLong { name: name.to_owned(), seconds: length.as_secs() });
         }
-        Clip::from_interleaved(&interleaved, channels, rate)
-    }
-
-    /// Reads a clip back from the WAV bytes [`Clip::to_wav`] wrote (or any WAV).
-    pub fn from_wav_bytes(bytes: &[u8], name: &str) -> Result<Clip, ClipError> {
-        let hint = {
-            let mut hint = Hint::new();
-            hint.with_extension("wav");
-            hint
-        };
-        let stream = MediaSourceStream::new(Box::new(Cursor::new(bytes.to_vec())), Default::default());
-        let (interleaved, channels, rate) = decode(stream, &hint, name)?;
         Clip::from_interleaved(&interleaved, channels, rate)
     }
 
@@ -272,7 +269,7 @@ mod tests {
         let clip = Clip::from_interleaved(&tone(16_000, 0.25, 200.0), 1, 16_000).unwrap();
         let wav = clip.to_wav().unwrap();
         assert_eq!(&wav[..4], b"RIFF");
-        let back = Clip::from_wav_bytes(&wav, "clip.wav").unwrap();
+        let back = Clip::from_bytes(wav, "clip.wav").unwrap();
         assert_eq!(back.samples().len(), clip.samples().len());
         let worst = clip.samples().iter().zip(back.samples()).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         assert!(worst < 1.0 / 16_000.0, "{worst}");
@@ -307,5 +304,18 @@ mod tests {
         write_wav(&long, 1, 8_000, &vec![0.0; 8_000 * 31]);
         let error = Clip::from_file(&long).unwrap_err();
         assert!(matches!(error, ClipError::TooLong { seconds: 31, .. }), "{error:?}");
+    }
+
+    #[test]
+    fn a_truncated_file_gives_the_sound_it_holds() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("cut.wav");
+        write_wav(&path, 1, 16_000, &tone(16_000, 2.0, 440.0));
+        let whole = std::fs::read(&path).unwrap();
+        // The header still promises two seconds; the bytes hold one.
+        let clip = Clip::from_bytes(whole[..44 + 32_000].to_vec(), "cut.wav").unwrap();
+        assert_eq!(clip.samples().len(), 16_000);
+        let error = Clip::from_bytes(whole[..30].to_vec(), "header.wav").unwrap_err();
+        assert!(error.to_string().starts_with("header.wav "), "{error}");
     }
 }

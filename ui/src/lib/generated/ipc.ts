@@ -152,7 +152,7 @@ export type ChatEvent = { "event": "started",
    */
   user: Message | null,
   /**
-   * The images stored with the user message.
+   * The images and sound clips stored with the user message.
    */
   user_attachments: Array<Attachment>,
   /**
@@ -320,7 +320,7 @@ export type EngineStatus = {
  * The classes of failure the UI tells apart. `ui/src/lib/errors.ts` has one row for each, and
  * its check fails until a new one has its row.
  */
-export type ErrorCode = "bad_input" | "not_found" | "busy" | "no_model" | "cannot_see" | "engine" | "out_of_memory" | "unsupported_architecture" | "projector_mismatch" | "gpu_lost" | "store" | "io" | "download" | "unauthorized" | "no_space" | "network" | "hash_mismatch" | "cancelled";
+export type ErrorCode = "bad_input" | "not_found" | "busy" | "no_model" | "cannot_see" | "cannot_hear" | "engine" | "out_of_memory" | "unsupported_architecture" | "projector_mismatch" | "gpu_lost" | "store" | "io" | "download" | "unauthorized" | "no_space" | "network" | "hash_mismatch" | "cancelled";
 
 /**
  * Export formats.

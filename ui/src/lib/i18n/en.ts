@@ -273,6 +273,7 @@ export const en = {
   'error.busy': 'A reply is still running',
   'error.no_model': 'No model loaded',
   'error.cannot_see': 'This model cannot see images',
+  'error.cannot_hear': 'This model cannot hear sound',
   'error.engine': 'The engine failed',
   'error.store': 'The conversation store failed',
   'error.io': 'Something went wrong',

@@ -3,6 +3,7 @@
 //! This test binary is also the engine worker: started as `chat worker`, it serves the engine
 //! protocol, so the tests drive the same two-process setup the app runs.
 
+mod audio;
 mod branches;
 mod failures;
 mod replies;
@@ -18,7 +19,7 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("worker") {
         std::process::exit(gemma_desk_engine::run_worker());
     }
-    let tests = [replies::tests(), branches::tests(), failures::tests()].into_iter().flatten().collect();
+    let tests = [replies::tests(), branches::tests(), failures::tests(), audio::tests()].into_iter().flatten().collect();
     libtest_mimic::run(&Arguments::from_args(), tests).exit();
 }
 

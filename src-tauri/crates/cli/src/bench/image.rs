@@ -170,7 +170,7 @@ fn product_path(
         let conversation = runtime.block_on(chat.store().create_conversation(None, None, &settings, now()))?;
         let sent = Instant::now();
         let mut first_token = None;
-        let turn = chat.send_with_images(conversation.id, QUESTION, vec![image], &sampling, |event| {
+        let turn = chat.send_with_attachments(conversation.id, QUESTION, vec![image], &sampling, |event| {
             if let ChatEvent::Token { .. } = event {
                 first_token.get_or_insert_with(|| ms_since(sent));
             }

@@ -1,5 +1,6 @@
 //! The CLI's integration tests: the real binary, the real worker process, the real model.
 
+mod audio;
 mod bad_input;
 mod bench;
 mod chat;

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use gemma_desk_engine::{ChatMessage, LoadOptions, LoadedModel, MediaRef, Session};
+use gemma_desk_testing::sounds::tone_wav;
 use gemma_desk_testing::test_projector;
 use sha2::{Digest, Sha256};
 
@@ -23,16 +24,7 @@ fn load_audio() -> (LoadedModel, LoadOptions) {
 
 /// Writes a WAV clip of `seconds` at `rate` Hz, a tone of `hz`, named by its sha256.
 fn clip(dir: &Path, rate: u32, seconds: f32, hz: f32) -> MediaRef {
-    let spec =
-        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-    let mut wav = std::io::Cursor::new(Vec::new());
-    let mut writer = hound::WavWriter::new(&mut wav, spec).unwrap();
-    for i in 0..(rate as f32 * seconds) as usize {
-        let sample = 0.6 * (2.0 * std::f32::consts::PI * hz * i as f32 / rate as f32).sin();
-        writer.write_sample((sample * 32767.0) as i16).unwrap();
-    }
-    writer.finalize().unwrap();
-    let bytes = wav.into_inner();
+    let bytes = tone_wav(rate, 1, seconds, hz);
     let sha256 = format!("{:x}", Sha256::digest(&bytes));
     let path = dir.join(&sha256);
     std::fs::write(&path, &bytes).unwrap();

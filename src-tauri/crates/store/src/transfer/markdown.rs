@@ -1,6 +1,6 @@
 //! The Markdown export, for people: a heading, a line of facts, then each message under its
-//! role, texts verbatim, then its images (files in a folder beside the Markdown, see [`files`]) and
-//! its other attachments. A whole tree is written depth first, every branch introduced by a line
+//! role, texts verbatim, then its images and sound clips (files in a folder beside the Markdown,
+//! see [`files`]) and its other attachments. A whole tree is written depth first, every branch introduced by a line
 //! saying which of its siblings it is and what it follows.
 
 use std::collections::{HashMap, HashSet};
@@ -12,12 +12,12 @@ use crate::types::{Attachment, ExportScope, MarkdownExport, Message, MessageId, 
 
 mod files;
 
-use files::{ImageFiles, is_image};
+use files::{AttachmentFiles, is_kept_as_file};
 
-/// The conversation as Markdown, its images linked into `files_folder` (listed when there is
-/// none).
+/// The conversation as Markdown, its images and clips linked into `files_folder` (listed when
+/// there is none).
 pub(crate) fn render(export: &Exported, files_folder: Option<&str>) -> MarkdownExport {
-    let mut images = files_folder.map(ImageFiles::new);
+    let mut images = files_folder.map(AttachmentFiles::new);
     let mut out = String::new();
     let conversation = &export.conversation;
     let title = conversation.title.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -58,11 +58,11 @@ pub(crate) fn render(export: &Exported, files_folder: Option<&str>) -> MarkdownE
     let trimmed = out.trim_end().len();
     out.truncate(trimmed);
     out.push('\n');
-    MarkdownExport { text: out, files: images.map(ImageFiles::into_files).unwrap_or_default() }
+    MarkdownExport { text: out, files: images.map(AttachmentFiles::into_files).unwrap_or_default() }
 }
 
 /// Depth first, oldest sibling first, without recursion: a chain of 100,000 messages is fine.
-fn write_tree(out: &mut String, tree: &Tree, export: &Exported, images: &mut Option<ImageFiles>) {
+fn write_tree(out: &mut String, tree: &Tree, export: &Exported, images: &mut Option<AttachmentFiles>) {
     let shown = shown_path(export);
     let mut stack: Vec<usize> = tree.roots.iter().rev().copied().collect();
     while let Some(index) = stack.pop() {
@@ -86,7 +86,7 @@ fn write_tree(out: &mut String, tree: &Tree, export: &Exported, images: &mut Opt
     }
 }
 
-fn write_message(out: &mut String, message: &Message, export: &Exported, images: &mut Option<ImageFiles>) {
+fn write_message(out: &mut String, message: &Message, export: &Exported, images: &mut Option<AttachmentFiles>) {
     let _ = writeln!(out, "## {}\n", role_name(message.role));
     if let Some(figures) = figures(message, export.conversation.model.as_deref()) {
         let _ = writeln!(out, "*{}*\n", one_line(&figures));
@@ -103,7 +103,7 @@ fn write_message(out: &mut String, message: &Message, export: &Exported, images:
     let attachments = export.attachments.get(&message.id).map_or(&[][..], Vec::as_slice);
     let mut listed = Vec::new();
     for attachment in attachments {
-        match images.as_mut().filter(|_| is_image(attachment)) {
+        match images.as_mut().filter(|_| is_kept_as_file(attachment)) {
             Some(images) => {
                 let _ = writeln!(out, "{}\n", images.markdown(attachment));
             }

@@ -329,22 +329,27 @@ async fn the_markdown_export_has_the_title_roles_texts_figures_and_branch_notes(
 }
 
 #[tokio::test]
-async fn the_markdown_export_shows_images_from_the_folder_beside_it_and_lists_other_attachments() {
+async fn the_markdown_export_shows_images_and_links_clips_from_the_folder_beside_it() {
     let (_dir, store) = open_store().await;
     let chat = rich_conversation(&store).await;
     let tree = store.export_markdown(chat, ExportScope::WholeTree, Some("Sky files")).await.expect("markdown");
-    let image = "![sunset 🌅\\.png](Sky%20files/sunset%20%F0%9F%8C%85.png)";
-    let question =
-        format!("## User\n\nAnd sunsets?\n\n{image}\n\nAttachments:\n- unnamed (audio/wav, 31 bytes, 1.5 s)\n");
-    assert!(tree.text.contains(&question), "the image follows its message's text, the clip is listed:\n{}", tree.text);
-    assert_eq!(tree.text.matches(image).count(), 2, "the question and the interrupted reply both show the image");
-    assert!(!tree.text.contains("- sunset"), "an image shown is not listed as well");
     let branch = store.current_branch(chat).await.unwrap();
-    let sha256 = branch[2].attachments[0].sha256.clone();
+    let (picture, recording) = (&branch[2].attachments[0], &branch[2].attachments[1]);
+    assert_eq!(recording.media_type, "audio/wav");
+    let image = "![sunset 🌅\\.png](Sky%20files/sunset%20%F0%9F%8C%85.png)";
+    let clip_file = format!("clip-{}.wav", &recording.sha256[..12]);
+    let clip = format!("[🔊 recording (1.5 s)](Sky%20files/{clip_file})");
+    let question = format!("## User\n\nAnd sunsets?\n\n{image}\n\n{clip}\n\n");
+    assert!(tree.text.contains(&question), "the image and the clip follow their message's text:\n{}", tree.text);
+    assert_eq!(tree.text.matches(image).count(), 2, "the question and the interrupted reply both show the image");
+    assert!(!tree.text.contains("Attachments:"), "what is shown or linked is not listed as well");
     assert_eq!(
         tree.files,
-        [ExportFile { name: "sunset 🌅.png".to_owned(), sha256 }],
-        "one file for the image attached twice, named as it was"
+        [
+            ExportFile { name: "sunset 🌅.png".to_owned(), sha256: picture.sha256.clone() },
+            ExportFile { name: clip_file, sha256: recording.sha256.clone() }
+        ],
+        "one file for the image attached twice, named as it was, and one for the clip"
     );
 }
 

@@ -1,5 +1,5 @@
-//! The image files beside a Markdown export: a safe name in the folder for each distinct image,
-//! and the Markdown that shows it.
+//! The image and sound files beside a Markdown export: a safe name in the folder for each
+//! distinct file, and the Markdown that shows an image or links a clip.
 //!
 //! Names come from people and from imported files, so none reaches the file system or the
 //! Markdown as it is: a file name loses path separators, control, bidirectional and reserved
@@ -21,12 +21,23 @@ const WINDOWS_DEVICES: &[&str] = &[
 ];
 
 /// Whether the attachment is shown as an image (`image/*`).
-pub(super) fn is_image(attachment: &Attachment) -> bool {
+fn is_image(attachment: &Attachment) -> bool {
     attachment.media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
 }
 
-/// The image files of one export, named as the export meets them.
-pub(super) struct ImageFiles<'a> {
+/// Whether the attachment is a sound clip (`audio/*`).
+fn is_clip(attachment: &Attachment) -> bool {
+    attachment.media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("audio/"))
+}
+
+/// Whether the attachment is written beside the Markdown (an image or a sound clip); others are
+/// only described.
+pub(super) fn is_kept_as_file(attachment: &Attachment) -> bool {
+    is_image(attachment) || is_clip(attachment)
+}
+
+/// The image and clip files of one export, named as the export meets them.
+pub(super) struct AttachmentFiles<'a> {
     /// The folder beside the Markdown file, as the links name it.
     folder: &'a str,
     /// The same bytes are one file, however often they are attached.
@@ -36,15 +47,21 @@ pub(super) struct ImageFiles<'a> {
     files: Vec<ExportFile>,
 }
 
-impl<'a> ImageFiles<'a> {
-    pub fn new(folder: &'a str) -> ImageFiles<'a> {
-        ImageFiles { folder, by_sha256: HashMap::new(), taken: HashSet::new(), files: Vec::new() }
+impl<'a> AttachmentFiles<'a> {
+    pub fn new(folder: &'a str) -> AttachmentFiles<'a> {
+        AttachmentFiles { folder, by_sha256: HashMap::new(), taken: HashSet::new(), files: Vec::new() }
     }
 
-    /// `![photo.png](Trip%20files/photo.png)`.
-    pub fn markdown(&mut self, image: &Attachment) -> String {
-        let file = self.file_name(image);
-        format!("![{}]({}/{})", alt_text(image), percent_encoded(self.folder), percent_encoded(&file))
+    /// `![photo.png](Trip%20files/photo.png)` for an image, `[🔊 question.wav (2.4 s)](Trip%20files/question.wav)`
+    /// for a clip.
+    pub fn markdown(&mut self, attachment: &Attachment) -> String {
+        let file = self.file_name(attachment);
+        let link = format!("{}/{}", percent_encoded(self.folder), percent_encoded(&file));
+        if is_image(attachment) {
+            return format!("![{}]({link})", alt_text(attachment));
+        }
+        let length = attachment.duration_ms.map(|ms| format!(" ({:.1} s)", ms as f64 / 1000.0)).unwrap_or_default();
+        format!("[🔊 {}{length}]({link})", alt_text(attachment))
     }
 
     pub fn into_files(self) -> Vec<ExportFile> {
@@ -67,9 +84,9 @@ impl<'a> ImageFiles<'a> {
     }
 }
 
-/// The safe stem of the image's name and the extension to write: the name's own when it fits the
-/// media type (`IMG_1.JPG` stays), otherwise the media type's (`scan` becomes `scan.png`). An
-/// image without a usable name is `image-<the first 12 digits of its sha256>`.
+/// The safe stem of the file's name and the extension to write: the name's own when it fits the
+/// media type (`IMG_1.JPG` stays), otherwise the media type's (`scan` becomes `scan.png`). A file
+/// without a usable name is `image-` or `clip-<the first 12 digits of its sha256>`.
 fn stem_and_extension(image: &Attachment) -> (String, String) {
     let (extension, aliases) = extension_for(&image.media_type);
     let name = image.name.as_deref().map(safe_name).unwrap_or_default();
@@ -79,7 +96,11 @@ fn stem_and_extension(image: &Attachment) -> (String, String) {
     };
     let stem = stem[..stem.floor_char_boundary(MAX_STEM_BYTES)].trim_end_matches([' ', '.']);
     let stem = match stem {
-        "" => format!("image-{}", image.sha256.get(..12).unwrap_or(&image.sha256)),
+        "" => format!(
+            "{}-{}",
+            if is_clip(image) { "clip" } else { "image" },
+            image.sha256.get(..12).unwrap_or(&image.sha256)
+        ),
         device if WINDOWS_DEVICES.iter().any(|reserved| device.eq_ignore_ascii_case(reserved)) => format!("_{device}"),
         stem => stem.to_owned(),
     };
@@ -97,6 +118,7 @@ fn extension_for(media_type: &str) -> (String, &'static [&'static str]) {
         "gif" => ("gif".into(), &["gif"]),
         "webp" => ("webp".into(), &["webp"]),
         "bmp" => ("bmp".into(), &["bmp"]),
+        "wav" | "x-wav" | "wave" => ("wav".into(), &["wav", "wave"]),
         other => {
             let extension: String = other.chars().take_while(char::is_ascii_alphanumeric).collect();
             (if extension.is_empty() { "bin".into() } else { extension }, &[])
@@ -129,10 +151,12 @@ fn percent_encoded(text: &str) -> String {
     out
 }
 
-/// The image's name on one line, every ASCII punctuation mark escaped: a name like
+/// The file's name on one line, every ASCII punctuation mark escaped: a name like
 /// `x](javascript:alert(1))` or `<img onerror=...>` stays text.
-fn alt_text(image: &Attachment) -> String {
-    let name = image.name.as_deref().map(one_line).filter(|name| !name.is_empty()).unwrap_or_else(|| "image".into());
+fn alt_text(attachment: &Attachment) -> String {
+    let unnamed = if is_clip(attachment) { "recording" } else { "image" };
+    let name =
+        attachment.name.as_deref().map(one_line).filter(|name| !name.is_empty()).unwrap_or_else(|| unnamed.into());
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         if c.is_ascii_punctuation() {
@@ -163,7 +187,7 @@ mod tests {
     }
 
     fn names(images: &[Attachment]) -> Vec<String> {
-        let mut files = ImageFiles::new("Trip files");
+        let mut files = AttachmentFiles::new("Trip files");
         for image in images {
             files.markdown(image);
         }
@@ -222,7 +246,7 @@ mod tests {
 
     #[test]
     fn links_are_percent_encoded_and_alt_text_escaped() {
-        let mut files = ImageFiles::new("Trip (day 1) files");
+        let mut files = AttachmentFiles::new("Trip (day 1) files");
         let hostile = image(Some("x](javascript:alert(1)) <img src=x onerror=alert(1)> 100%.png"), "image/png", "a");
         assert_eq!(
             files.markdown(&hostile),
@@ -234,5 +258,15 @@ mod tests {
             files.markdown(&unicode),
             "![sunset 🌅 \\.png](Trip%20%28day%201%29%20files/sunset%20%F0%9F%8C%85_.png)"
         );
+    }
+
+    #[test]
+    fn a_clip_is_a_file_with_a_link_that_gives_its_length() {
+        let mut files = AttachmentFiles::new("Trip files");
+        let clip = Attachment { duration_ms: Some(2_430), ..image(Some("question.wav"), "audio/wav", "a") };
+        assert_eq!(files.markdown(&clip), "[🔊 question\\.wav (2.4 s)](Trip%20files/question.wav)");
+        let recording = image(None, "audio/wav", "b");
+        assert_eq!(files.markdown(&recording), "[🔊 recording](Trip%20files/clip-bbbbbbbbbbbb.wav)");
+        assert!(is_kept_as_file(&clip) && !is_kept_as_file(&image(Some("notes.txt"), "text/plain", "c")));
     }
 }
