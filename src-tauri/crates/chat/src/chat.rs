@@ -43,7 +43,7 @@ impl CheckedAttachment {
 
     /// Whether it is a sound clip (else an image).
     pub fn is_clip(&self) -> bool {
-        is_audio(&self.info.media_type)
+        self.info.is_clip()
     }
 }
 
@@ -84,14 +84,6 @@ pub fn check_clip(
         name,
     };
     Ok((CheckedAttachment { bytes: Arc::from(wav), info }, clip))
-}
-
-fn is_audio(media_type: &str) -> bool {
-    media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("audio/"))
-}
-
-fn is_image(media_type: &str) -> bool {
-    media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
 }
 
 /// A model file and, optionally, the projector that gives it eyes or ears.
@@ -412,8 +404,8 @@ impl Chat {
             )));
         }
         let attachments = self.store.attachments(message).await?;
-        let has_images = attachments.iter().any(|attachment| is_image(&attachment.media_type));
-        let has_clips = attachments.iter().any(|attachment| is_audio(&attachment.media_type));
+        let has_images = attachments.iter().any(Attachment::is_image);
+        let has_clips = attachments.iter().any(Attachment::is_clip);
         if !(has_images || has_clips) || !text.trim().is_empty() {
             check_text(text)?;
         }
@@ -469,8 +461,8 @@ impl Chat {
         let mut recorder =
             ReplyRecorder::begin(&self.store, conversation.id, question.id, model_name.as_deref(), now()).await?;
         let branch = self.store.current_branch(conversation.id).await?;
-        let history = branch.iter().filter(|entry| entry.message.id != recorder.message_id());
-        let history: Vec<&BranchMessage> = history.collect();
+        let history: Vec<&BranchMessage> =
+            branch.iter().filter(|entry| entry.message.id != recorder.message_id()).collect();
         let render = render_options(history.last().map_or(&[][..], |question| question.attachments.as_slice()));
         let prompt = prompt_messages(conversation.settings.system_prompt.as_deref(), history, |sha256| {
             self.store.attachment_path(sha256)
@@ -589,7 +581,7 @@ fn prompt_messages<'a>(
         let media = entry
             .attachments
             .iter()
-            .filter(|attachment| is_image(&attachment.media_type) || is_audio(&attachment.media_type))
+            .filter(|attachment| attachment.is_image() || attachment.is_clip())
             .map(|attachment| MediaRef { sha256: attachment.sha256.clone(), path: attachment_path(&attachment.sha256) });
         match messages.last_mut() {
             Some(last) if last.role == "user" && message.role == Role::User => {
@@ -610,7 +602,7 @@ fn prompt_messages<'a>(
 /// How the prompt of a reply to a question carrying `attachments` is rendered: thinking is off
 /// when the question carries a clip, since Gemma 4 then drifts into thinking instead of answering.
 fn render_options(attachments: &[Attachment]) -> RenderOptions {
-    let hears_a_clip = attachments.iter().any(|attachment| is_audio(&attachment.media_type));
+    let hears_a_clip = attachments.iter().any(Attachment::is_clip);
     RenderOptions { enable_thinking: hears_a_clip.then_some(false), ..RenderOptions::default() }
 }
 

@@ -177,6 +177,23 @@ pub struct Attachment {
     pub created_at: Millis,
 }
 
+impl Attachment {
+    /// Whether it is an image (`image/*`).
+    pub fn is_image(&self) -> bool {
+        has_kind(&self.media_type, "image/")
+    }
+
+    /// Whether it is a sound clip (`audio/*`).
+    pub fn is_clip(&self) -> bool {
+        has_kind(&self.media_type, "audio/")
+    }
+}
+
+/// Whether `media_type` is of `kind` (`image/`, `audio/`), in any case.
+fn has_kind(media_type: &str, kind: &str) -> bool {
+    media_type.get(..kind.len()).is_some_and(|prefix| prefix.eq_ignore_ascii_case(kind))
+}
+
 /// What a new attachment is, besides its bytes.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NewAttachment {
@@ -190,6 +207,13 @@ pub struct NewAttachment {
     pub duration_ms: Option<i64>,
     /// The name it was given.
     pub name: Option<String>,
+}
+
+impl NewAttachment {
+    /// Whether it is a sound clip (`audio/*`).
+    pub fn is_clip(&self) -> bool {
+        has_kind(&self.media_type, "audio/")
+    }
 }
 
 /// A conversation as Markdown, and the image files its links point at.

@@ -1,7 +1,7 @@
 //! The Markdown export, for people: a heading, a line of facts, then each message under its
 //! role, texts verbatim, then its images and sound clips (files in a folder beside the Markdown,
-//! see [`files`]) and its other attachments. A whole tree is written depth first, every branch introduced by a line
-//! saying which of its siblings it is and what it follows.
+//! see [`files`]) and its other attachments. A whole tree is written depth first, every branch
+//! introduced by a line saying which of its siblings it is and what it follows.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;

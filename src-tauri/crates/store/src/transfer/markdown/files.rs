@@ -20,20 +20,10 @@ const WINDOWS_DEVICES: &[&str] = &[
     "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
 ];
 
-/// Whether the attachment is shown as an image (`image/*`).
-fn is_image(attachment: &Attachment) -> bool {
-    attachment.media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("image/"))
-}
-
-/// Whether the attachment is a sound clip (`audio/*`).
-fn is_clip(attachment: &Attachment) -> bool {
-    attachment.media_type.get(..6).is_some_and(|kind| kind.eq_ignore_ascii_case("audio/"))
-}
-
 /// Whether the attachment is written beside the Markdown (an image or a sound clip); others are
 /// only described.
 pub(super) fn is_kept_as_file(attachment: &Attachment) -> bool {
-    is_image(attachment) || is_clip(attachment)
+    attachment.is_image() || attachment.is_clip()
 }
 
 /// The image and clip files of one export, named as the export meets them.
@@ -57,7 +47,7 @@ impl<'a> AttachmentFiles<'a> {
     pub fn markdown(&mut self, attachment: &Attachment) -> String {
         let file = self.file_name(attachment);
         let link = format!("{}/{}", percent_encoded(self.folder), percent_encoded(&file));
-        if is_image(attachment) {
+        if attachment.is_image() {
             return format!("![{}]({link})", alt_text(attachment));
         }
         let length = attachment.duration_ms.map(|ms| format!(" ({:.1} s)", ms as f64 / 1000.0)).unwrap_or_default();
@@ -98,7 +88,7 @@ fn stem_and_extension(image: &Attachment) -> (String, String) {
     let stem = match stem {
         "" => format!(
             "{}-{}",
-            if is_clip(image) { "clip" } else { "image" },
+            if image.is_clip() { "clip" } else { "image" },
             image.sha256.get(..12).unwrap_or(&image.sha256)
         ),
         device if WINDOWS_DEVICES.iter().any(|reserved| device.eq_ignore_ascii_case(reserved)) => format!("_{device}"),
@@ -154,7 +144,7 @@ fn percent_encoded(text: &str) -> String {
 /// The file's name on one line, every ASCII punctuation mark escaped: a name like
 /// `x](javascript:alert(1))` or `<img onerror=...>` stays text.
 fn alt_text(attachment: &Attachment) -> String {
-    let unnamed = if is_clip(attachment) { "recording" } else { "image" };
+    let unnamed = if attachment.is_clip() { "recording" } else { "image" };
     let name =
         attachment.name.as_deref().map(one_line).filter(|name| !name.is_empty()).unwrap_or_else(|| unnamed.into());
     let mut out = String::with_capacity(name.len());
