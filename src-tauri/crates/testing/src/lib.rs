@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 pub mod images;
 pub mod server;
+pub mod sound_devices;
 pub mod sounds;
 
 /// The Gemma 3 270M test model: `GEMMA_DESK_TEST_MODEL`, or where `models/fetch-test-model` puts it.

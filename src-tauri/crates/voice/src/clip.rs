@@ -58,6 +58,11 @@ impl Clip {
         Ok(Clip { samples: resample(&mono, rate, MODEL_SAMPLE_RATE)? })
     }
 
+    /// Takes mono samples already at [`MODEL_SAMPLE_RATE`].
+    pub fn from_mono(samples: Vec<f32>) -> Clip {
+        Clip { samples }
+    }
+
     /// Decodes a WAV, FLAC or MP3 file. Longer than [`MAX_CLIP`] is refused.
     pub fn from_file(path: &Path) -> Result<Clip, ClipError> {
         let name =
