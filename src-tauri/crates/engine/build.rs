@@ -2,6 +2,11 @@
 //! build (`target/<profile>/`), as real files, so that a binary finds them through its
 //! `$ORIGIN` rpath and the folder can be copied elsewhere as a whole. (llama-cpp-sys-2 tries
 //! this too but leaves dangling symlinks to the versioned names.)
+//!
+//! The CPU module for AMX (Intel's matrix tiles, Sapphire Rapids and later Xeons) is left out:
+//! its kernels in this llama.cpp die of an illegal instruction on the first matrix product
+//! (`tilezero` on a tile whose configuration the compiler dropped; upstream llama.cpp pull
+//! request 26954), and ggml picks it by CPUID alone. Those CPUs run the AVX-512 module instead.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -31,9 +36,17 @@ fn main() {
     let backends_dst = profile_dir.join("backends");
     fs::create_dir_all(&backends_dst).expect("can create the backends folder");
     for entry in fs::read_dir(&backends).into_iter().flatten().flatten() {
-        copy_dereferenced(&entry.path(), &backends_dst.join(entry.file_name()));
+        let destination = backends_dst.join(entry.file_name());
+        if entry.file_name().to_string_lossy().contains(AMX_MODULE) {
+            let _ = fs::remove_file(&destination);
+        } else {
+            copy_dereferenced(&entry.path(), &destination);
+        }
     }
 }
+
+/// The name that marks the CPU module using AMX (`libggml-cpu-sapphirerapids.so`).
+const AMX_MODULE: &str = "sapphirerapids";
 
 fn is_shared_library(name: &str) -> bool {
     name.contains(".so") || name.ends_with(".dylib") || name.ends_with(".dll")
