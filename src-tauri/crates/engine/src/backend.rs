@@ -28,15 +28,17 @@ pub fn init_backend() -> Result<LlamaBackend, EngineError> {
 }
 
 /// The first of: the environment variable, a `backends` folder beside the executable, the
-/// executable's own folder if it holds the modules, `../lib/gemma-desk/backends` from it (where
-/// the Linux packages install them); `None` means the build's own folder.
+/// executable's own folder if it holds the modules, `../backends` from it (a test binary in
+/// `target/<profile>/deps` run as the worker), `../lib/gemma-desk/backends` (where the Linux
+/// packages install them); `None` means llama.cpp's own search (the folder it was built in).
 fn backends_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os(BACKENDS_DIR_ENV) {
         return Some(dir.into());
     }
     let exe_dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+    let beside_deps = exe_dir.join("../backends");
     let installed = exe_dir.join("../lib/gemma-desk/backends");
-    [exe_dir.join("backends"), exe_dir, installed].into_iter().find(|dir| holds_cpu_backend(dir))
+    [exe_dir.join("backends"), exe_dir, beside_deps, installed].into_iter().find(|dir| holds_cpu_backend(dir))
 }
 
 fn holds_cpu_backend(dir: &Path) -> bool {
