@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gemma_desk_engine::{
-    ArmedTurn, CancelHandle, ChatMessage, ClientError, Failure, LoadOptions, MediaRef, ModelInfo, RenderOptions,
-    Reply, ReplyFigures, SamplingParams, StopReason, WorkerClient, WorkerCommand, WorkerDeath, inspect,
+    ArmedTurn, CancelHandle, ChatMessage, ClientError, Failure, LoadOptions, MediaRef, ModelInfo, RenderOptions, Reply,
+    ReplyFigures, SamplingParams, StopReason, WorkerClient, WorkerCommand, WorkerDeath, inspect,
 };
 use gemma_desk_store::{
-    Attachment, AttachmentSource, BranchMessage, ConversationId, Message, MessageId, MessageStatus, NewAttachment, ReplyRecorder, ReplyStats, Role,
-    Store,
+    Attachment, AttachmentSource, BranchMessage, ConversationId, Message, MessageId, MessageStatus, NewAttachment,
+    ReplyRecorder, ReplyStats, Role, Store,
 };
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -28,7 +28,7 @@ pub const MAX_CLIPS: usize = 4;
 
 /// An image or sound clip attached to a question, checked: it decoded whole, so it is stored as
 /// it is and the engine is not the first to find it broken. Made by [`check_image`] and
-/// [`check_clip`] alone.
+/// [`check_clip`] and [`clip_attachment`] alone.
 #[derive(Debug, Clone)]
 pub struct CheckedAttachment {
     bytes: Arc<[u8]>,
@@ -39,6 +39,11 @@ impl CheckedAttachment {
     /// What the store records about it: its type, size in pixels or length, and name.
     pub fn info(&self) -> &NewAttachment {
         &self.info
+    }
+
+    /// The file as it will be stored (a clip as the 16 kHz WAV the model hears).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// Whether it is a sound clip (else an image).
@@ -75,7 +80,15 @@ pub fn check_clip(
     bytes: Vec<u8>,
 ) -> Result<(CheckedAttachment, gemma_desk_voice::Clip), gemma_desk_voice::ClipError> {
     let clip = gemma_desk_voice::Clip::from_bytes(bytes, name.as_deref().unwrap_or("the recording"))?;
-    let wav = clip.to_wav()?;
+    Ok((clip_attachment(&clip, name)?, clip))
+}
+
+/// A clip recorded from the microphone (or decoded by [`check_clip`]) as the WAV attachment the
+/// model hears.
+pub fn clip_attachment(
+    clip: &gemma_desk_voice::Clip,
+    name: Option<String>,
+) -> Result<CheckedAttachment, gemma_desk_voice::ClipError> {
     let info = NewAttachment {
         media_type: "audio/wav".to_owned(),
         width: None,
@@ -83,7 +96,7 @@ pub fn check_clip(
         duration_ms: Some(i64::try_from(clip.duration().as_millis()).unwrap_or(i64::MAX)),
         name,
     };
-    Ok((CheckedAttachment { bytes: Arc::from(wav), info }, clip))
+    Ok(CheckedAttachment { bytes: Arc::from(clip.to_wav()?), info })
 }
 
 /// A model file and, optionally, the projector that gives it eyes or ears.
@@ -336,6 +349,12 @@ impl Chat {
         self.reply_after(user.clone(), Some(user), sampling, sink).await
     }
 
+    /// Refuses to record a question when the loaded model cannot hear it: said before the user
+    /// speaks, not after.
+    pub fn check_can_hear(&self) -> Result<(), ChatError> {
+        self.check_can_take(false, true)
+    }
+
     /// Refuses images when the loaded model has no eyes, and clips when it has no ears, before
     /// anything is stored.
     fn check_can_take(&self, images: bool, clips: bool) -> Result<(), ChatError> {
@@ -578,11 +597,9 @@ fn prompt_messages<'a>(
         system.filter(|s| !s.trim().is_empty()).map(ChatMessage::system).into_iter().collect();
     for entry in history {
         let message = &entry.message;
-        let media = entry
-            .attachments
-            .iter()
-            .filter(|attachment| attachment.is_image() || attachment.is_clip())
-            .map(|attachment| MediaRef { sha256: attachment.sha256.clone(), path: attachment_path(&attachment.sha256) });
+        let media = entry.attachments.iter().filter(|attachment| attachment.is_image() || attachment.is_clip()).map(
+            |attachment| MediaRef { sha256: attachment.sha256.clone(), path: attachment_path(&attachment.sha256) },
+        );
         match messages.last_mut() {
             Some(last) if last.role == "user" && message.role == Role::User => {
                 last.content.push_str("\n\n");

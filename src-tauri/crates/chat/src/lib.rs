@@ -7,7 +7,7 @@
 
 pub use chat::{
     Chat, ChatEvent, CheckedAttachment, EngineState, EngineStatus, EngineTuning, MAX_CLIPS, MAX_IMAGES, MAX_TEXT_CHARS,
-    ModelChoice, check_clip, check_image,
+    ModelChoice, check_clip, check_image, clip_attachment,
 };
 pub use error::ChatError;
 

@@ -23,12 +23,12 @@
 
 pub use backend::{BACKENDS_DIR_ENV, Device, DeviceKind, device_names, devices, init_backend, run_device_probe};
 pub use client::{ArmedTurn, CancelHandle, ClientError, Reply, WorkerClient, WorkerCommand, WorkerDeath};
-pub use probe::probe_devices;
 pub use error::EngineError;
 pub use failure::Failure;
 pub use gguf::{GgufError, GgufInfo, inspect};
-pub use media::{DEFAULT_IMAGE_TOKENS, IMAGE_TOKEN_BUDGETS, MediaRef, image_target, image_tokens};
+pub use media::{DEFAULT_IMAGE_TOKENS, IMAGE_TOKEN_BUDGETS, MediaRef, audio_tokens, image_target, image_tokens};
 pub use model::LoadedModel;
+pub use probe::probe_devices;
 pub use protocol::{BenchFigures, ErrorCode, Event, LoadOptions, ModelInfo, ReplyFigures, Request, StopReason};
 pub use sampling::{Sampling, SamplingParams, SamplingRangeError};
 pub use session::{CACHE_CHUNK, DEFAULT_CONTEXT, ReplyEvent, ReplyState, Session};

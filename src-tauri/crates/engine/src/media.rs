@@ -160,6 +160,11 @@ pub fn image_tokens(chunks: &MtmdInputChunks) -> usize {
     media_tokens(chunks, MtmdInputChunkType::Image)
 }
 
+/// The audio tokens in `chunks`.
+pub fn audio_tokens(chunks: &MtmdInputChunks) -> usize {
+    media_tokens(chunks, MtmdInputChunkType::Audio)
+}
+
 fn media_tokens(chunks: &MtmdInputChunks, kind: MtmdInputChunkType) -> usize {
     (0..chunks.len())
         .filter_map(|index| chunks.get(index))
@@ -240,9 +245,9 @@ fn prepare(projector: &Projector, media: &MediaRef) -> Result<PreparedMedia, Eng
         EngineError::Media(format!("the projector could not take {}: {error}", name_of(&media.path)))
     })?;
     let positions = usize::try_from(chunks.total_positions()).unwrap_or(0);
-    let audio_tokens = media_tokens(&chunks, MtmdInputChunkType::Audio);
-    let counts = if audio_tokens > 0 {
-        MediaCounts { positions, tokens: audio_tokens, kind: MediaKind::Audio }
+    let heard = audio_tokens(&chunks);
+    let counts = if heard > 0 {
+        MediaCounts { positions, tokens: heard, kind: MediaKind::Audio }
     } else {
         MediaCounts { positions, tokens: image_tokens(&chunks), kind: MediaKind::Image }
     };

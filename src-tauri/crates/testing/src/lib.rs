@@ -22,7 +22,11 @@ pub fn test_model() -> PathBuf {
 /// `audio-gemma4ua`), from `GEMMA_DESK_TEST_PROJECTORS` or the cache where `scripts/test` puts them.
 pub fn test_projector(name: &str) -> PathBuf {
     let path = fixtures().join(format!("{name}.mmproj.gguf"));
-    assert!(path.exists(), "{} is missing: run `scripts/python tests/fixtures/make_projectors.py DIR` (or scripts/test)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/python tests/fixtures/make_projectors.py DIR` (or scripts/test)",
+        path.display()
+    );
     path
 }
 

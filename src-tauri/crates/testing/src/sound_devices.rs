@@ -180,3 +180,74 @@ impl Drop for PacedMicrophone {
         let _ = std::fs::remove_file(&self.fifo);
     }
 }
+
+/// A Speech Dispatcher of the test's own (../shared/TESTING.md): espeak-ng speaks through ALSA
+/// into a raw file (16-bit mono at [`SPEAKER_RATE`]) instead of a sound card. Clients reach it
+/// with `SPEECHD_ADDRESS` set to [`SpeechService::address`].
+pub struct SpeechService {
+    pub address: String,
+    /// What was spoken, as it is written.
+    pub speaker: PathBuf,
+    daemon: std::process::Child,
+}
+
+impl SpeechService {
+    /// Starts the service with its configuration, socket and logs in `dir`. It quits by
+    /// itself 10 s after its last client left, so one kept for a whole test process ends too.
+    pub fn start(dir: &Path) -> SpeechService {
+        let config_dir = dir.join("speech-dispatcher");
+        let status = Command::new("cp").arg("-r").arg("/etc/speech-dispatcher").arg(&config_dir).status();
+        assert!(status.is_ok_and(|status| status.success()), "scripts/setup installs speech-dispatcher");
+        let speechd_conf = config_dir.join("speechd.conf");
+        let conf = std::fs::read_to_string(&speechd_conf).expect("speechd.conf is read");
+        let conf = conf
+            .lines()
+            .map(|line| {
+                if line.trim_start_matches(['#', ' ']).starts_with("AudioOutputMethod") {
+                    "AudioOutputMethod \"alsa\""
+                } else {
+                    line
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        std::fs::write(&speechd_conf, conf).expect("speechd.conf is written");
+        let speaker = dir.join("speaker.raw");
+        let alsa_dir = dir.join("alsa");
+        std::fs::create_dir_all(&alsa_dir).expect("a folder for the ALSA configuration");
+        let alsa = alsa_config(&alsa_dir, &[], Some(&speaker));
+        let socket = dir.join("speechd.sock");
+        let daemon = Command::new("speech-dispatcher")
+            .args(["--run-single", "--timeout", "10", "--config-dir"])
+            .arg(&config_dir)
+            .arg("--socket-path")
+            .arg(&socket)
+            .arg("--pid-file")
+            .arg(dir.join("speechd.pid"))
+            .arg("--log-dir")
+            .arg(dir.join("logs"))
+            .env("ALSA_CONFIG_PATH", alsa)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("speech-dispatcher runs (scripts/setup installs it)");
+        let started = Instant::now();
+        while !socket.exists() {
+            assert!(started.elapsed() < Duration::from_secs(20), "speech-dispatcher made no socket");
+            thread::sleep(Duration::from_millis(50));
+        }
+        SpeechService { address: format!("unix_socket:{}", socket.display()), speaker, daemon }
+    }
+
+    /// Bytes of speech written so far.
+    pub fn spoken_bytes(&self) -> u64 {
+        std::fs::metadata(&self.speaker).map_or(0, |metadata| metadata.len())
+    }
+}
+
+impl Drop for SpeechService {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}

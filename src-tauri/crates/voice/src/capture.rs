@@ -67,7 +67,7 @@ fn permission_hint() -> &'static str {
 }
 
 /// An input or output device as the system names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct AudioDevice {
     /// Stable across runs; what Settings keeps.
     pub id: String,
@@ -77,7 +77,7 @@ pub struct AudioDevice {
 
 /// The system's sound devices. A host that cannot be reached gives empty lists, not an error:
 /// a machine without sound hardware is an ordinary case.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, ts_rs::TS)]
 pub struct AudioDevices {
     pub inputs: Vec<AudioDevice>,
     pub outputs: Vec<AudioDevice>,
@@ -136,10 +136,16 @@ pub struct Progress {
 
 /// A microphone being recorded. Dropping it stops and discards the recording.
 pub struct Recording {
-    shared: Arc<Shared>,
+    meter: Meter,
     stop: Option<mpsc::Sender<()>>,
     worker: Option<thread::JoinHandle<()>>,
     channels: u16,
+}
+
+/// A recording's progress, readable from any thread while the [`Recording`] is kept elsewhere.
+#[derive(Clone)]
+pub struct Meter {
+    shared: Arc<Shared>,
     rate: u32,
 }
 
@@ -207,23 +213,20 @@ impl Recording {
             Ok(Err(error)) => return Err(error),
             Err(_) => return Err(CaptureError::Busy),
         }
-        Ok(Recording { shared, stop: Some(stop_tx), worker: Some(worker), channels, rate })
+        Ok(Recording { meter: Meter { shared, rate }, stop: Some(stop_tx), worker: Some(worker), channels })
     }
 
     pub fn progress(&self) -> Progress {
-        let shared = &self.shared;
-        let stalled = self.stalled();
-        Progress {
-            recorded: Duration::from_secs_f64(shared.frames.load(Ordering::Relaxed) as f64 / f64::from(self.rate)),
-            level: f32::from_bits(shared.level_bits.load(Ordering::Relaxed)),
-            stopped: shared.full.load(Ordering::Relaxed) || stalled || shared.lost.lock().unwrap().is_some(),
-        }
+        self.meter.progress()
+    }
+
+    /// A handle on the progress, for a thread that shows it.
+    pub fn meter(&self) -> Meter {
+        self.meter.clone()
     }
 
     fn stalled(&self) -> bool {
-        let since_start = self.shared.started.elapsed();
-        let last = Duration::from_millis(self.shared.last_delivery_ms.load(Ordering::Relaxed));
-        since_start.saturating_sub(last) > STALL
+        self.meter.stalled()
     }
 
     /// Stops recording and makes the clip: mono, at the model's rate, its silent ends cut off.
@@ -232,25 +235,17 @@ impl Recording {
     pub fn finish(mut self) -> Result<Take, CaptureError> {
         let stalled = self.stalled();
         self.stop_stream();
-        let ended = if let Some(reason) = self.shared.lost.lock().unwrap().take() {
+        let ended = if let Some(reason) = self.meter.shared.lost.lock().unwrap().take() {
             Ended::DeviceLost(reason)
-        } else if self.shared.full.load(Ordering::Relaxed) {
+        } else if self.meter.shared.full.load(Ordering::Relaxed) {
             Ended::LimitReached
         } else if stalled {
             Ended::DeviceLost("the microphone stopped sending sound".into())
         } else {
             Ended::Released
         };
-        let samples = std::mem::take(&mut *self.shared.samples.lock().unwrap());
-        let clip = Clip::from_interleaved(&samples, self.channels, self.rate)?;
-        let Some(speech) = level::speech_span(clip.samples(), MODEL_SAMPLE_RATE) else {
-            return Err(CaptureError::Silent);
-        };
-        let clip = Clip::from_mono(clip.samples()[speech].to_vec());
-        if clip.duration() < MIN_SPEECH {
-            return Err(CaptureError::TooShort);
-        }
-        Ok(Take { clip, ended })
+        let samples = std::mem::take(&mut *self.meter.shared.samples.lock().unwrap());
+        Ok(Take { clip: clip_of_recording(&samples, self.channels, self.meter.rate)?, ended })
     }
 
     fn stop_stream(&mut self) {
@@ -263,6 +258,39 @@ impl Recording {
             let _ = worker.join();
         }
     }
+}
+
+impl Meter {
+    pub fn progress(&self) -> Progress {
+        let shared = &self.shared;
+        Progress {
+            recorded: Duration::from_secs_f64(shared.frames.load(Ordering::Relaxed) as f64 / f64::from(self.rate)),
+            level: f32::from_bits(shared.level_bits.load(Ordering::Relaxed)),
+            stopped: shared.full.load(Ordering::Relaxed) || self.stalled() || shared.lost.lock().unwrap().is_some(),
+        }
+    }
+
+    fn stalled(&self) -> bool {
+        let since_start = self.shared.started.elapsed();
+        let last = Duration::from_millis(self.shared.last_delivery_ms.load(Ordering::Relaxed));
+        since_start.saturating_sub(last) > STALL
+    }
+}
+
+/// What a recording becomes when it ends: `interleaved` sound as the device delivered it
+/// (`channels` at `rate` Hz) averaged to mono, resampled to the model's rate, its silent ends
+/// cut off. [`CaptureError::Silent`] when it holds no speech, [`CaptureError::TooShort`] when the
+/// speech is shorter than [`MIN_SPEECH`].
+pub fn clip_of_recording(interleaved: &[f32], channels: u16, rate: u32) -> Result<Clip, CaptureError> {
+    let clip = Clip::from_interleaved(interleaved, channels, rate)?;
+    let Some(speech) = level::speech_span(clip.samples(), MODEL_SAMPLE_RATE) else {
+        return Err(CaptureError::Silent);
+    };
+    let clip = Clip::from_mono(clip.samples()[speech].to_vec());
+    if clip.duration() < MIN_SPEECH {
+        return Err(CaptureError::TooShort);
+    }
+    Ok(clip)
 }
 
 impl Drop for Recording {

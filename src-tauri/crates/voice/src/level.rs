@@ -2,12 +2,14 @@
 //!
 //! Speech is found by energy in 20 ms frames against the recording's own noise floor, which is
 //! enough to cut silence from the ends of a push-to-talk clip and to refuse a silent one.
+//! [`EndOfSpeech`] follows the meter to tell when a hands-free speaker has finished.
 
 use std::ops::Range;
+use std::time::Duration;
 
-const FRAME: std::time::Duration = std::time::Duration::from_millis(20);
+const FRAME: Duration = Duration::from_millis(20);
 /// Sound kept before and after the speech, so that soft onsets and endings are not clipped.
-const MARGIN: std::time::Duration = std::time::Duration::from_millis(200);
+const MARGIN: Duration = Duration::from_millis(200);
 /// Quieter than this (about −46 dBFS) is never speech, whatever the noise floor.
 const MIN_SPEECH_RMS: f32 = 0.005;
 /// A frame is speech when it is this many times louder than the noise floor.
@@ -45,6 +47,42 @@ fn noise_floor(levels: &[f32]) -> f32 {
     let mut sorted = levels.to_vec();
     sorted.sort_by(f32::total_cmp);
     sorted.get(sorted.len() / 10).copied().unwrap_or(0.0)
+}
+
+/// Hands-free turn-taking (conversation mode): follows the meter's readings as a recording
+/// goes and decides that the user has finished once speech was heard and a pause followed it.
+#[derive(Debug, Default)]
+pub struct EndOfSpeech {
+    speech: Duration,
+    quiet_since: Option<Duration>,
+    last: Duration,
+}
+
+/// A meter reading at or above this (about −36 dBFS) is a voice, not the room.
+const VOICE_LEVEL: f32 = 0.4;
+/// This much voice makes a turn (a cough or a click does not).
+const TURN_SPEECH: Duration = Duration::from_millis(300);
+/// A pause this long after the voice ends the turn.
+const TURN_PAUSE: Duration = Duration::from_millis(1200);
+
+impl EndOfSpeech {
+    pub fn new() -> EndOfSpeech {
+        EndOfSpeech::default()
+    }
+
+    /// Takes the meter's `level` once `recorded` of sound has been recorded; whether the turn
+    /// has ended.
+    pub fn update(&mut self, recorded: Duration, level: f32) -> bool {
+        let step = recorded.saturating_sub(self.last);
+        self.last = recorded;
+        if level >= VOICE_LEVEL {
+            self.speech += step;
+            self.quiet_since = None;
+        } else if self.speech >= TURN_SPEECH && self.quiet_since.is_none() {
+            self.quiet_since = Some(recorded);
+        }
+        self.quiet_since.is_some_and(|since| recorded - since >= TURN_PAUSE)
+    }
 }
 
 #[cfg(test)]
@@ -94,5 +132,35 @@ mod tests {
         assert_eq!(speech_span(&[], RATE), None);
         assert_eq!(speech_span(&vec![0.0; RATE as usize], RATE), None);
         assert_eq!(speech_span(&tone(1.0, 0.002), RATE), None);
+    }
+
+    /// Feeds `readings` (level, for 50 ms each) and gives the time at which the turn ended.
+    fn turn_ends_at(readings: &[(f32, usize)]) -> Option<Duration> {
+        let mut detector = EndOfSpeech::new();
+        let mut recorded = Duration::ZERO;
+        for &(level, count) in readings {
+            for _ in 0..count {
+                recorded += Duration::from_millis(50);
+                if detector.update(recorded, level) {
+                    return Some(recorded);
+                }
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_turn_ends_after_a_pause_that_follows_speech() {
+        // 1 s of silence, 1 s of voice, then quiet: the turn ends 1.2 s into the quiet.
+        let ended = turn_ends_at(&[(0.1, 20), (0.6, 20), (0.1, 40)]);
+        assert_eq!(ended, Some(Duration::from_millis(3250)));
+        // A pause between words shorter than that does not end it.
+        assert_eq!(turn_ends_at(&[(0.6, 10), (0.1, 20), (0.6, 10), (0.1, 10)]), None);
+    }
+
+    #[test]
+    fn silence_or_a_click_alone_is_not_a_turn() {
+        assert_eq!(turn_ends_at(&[(0.0, 200)]), None);
+        assert_eq!(turn_ends_at(&[(0.9, 2), (0.1, 100)]), None);
     }
 }

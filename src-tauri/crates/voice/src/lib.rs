@@ -5,8 +5,13 @@
 pub mod capture;
 pub mod clip;
 pub mod level;
+pub mod speaker;
 pub mod speech_text;
 
-pub use capture::{AudioDevice, AudioDevices, CaptureError, Ended, Progress, Recording, Take, devices};
+pub use capture::{
+    AudioDevice, AudioDevices, CaptureError, Ended, Meter, Progress, Recording, Take, clip_of_recording, devices,
+};
 pub use clip::{Clip, ClipError, MAX_CLIP, MODEL_SAMPLE_RATE};
+pub use level::EndOfSpeech;
+pub use speaker::{ReadAloud, Speaker, SpeechError, SpeechEvent};
 pub use speech_text::{SentenceSplitter, language_hint, sentences};
