@@ -12,9 +12,11 @@ use clap::Args;
 use gemma_desk_chat::{Chat, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, check_clip, check_image, now};
 use gemma_desk_engine::{SamplingParams, StopReason};
 use gemma_desk_store::{ConversationId, ConversationSettings, Message, MessageStatus, Store};
+use gemma_desk_voice::{Speaker, SpeechEvent};
 use rustyline::error::ReadlineError;
 use tokio::runtime::Runtime;
 
+use crate::listen;
 use crate::options::{ModelArgs, SamplingArgs, StoreArgs, runtime, worker_command};
 
 /// Arguments of `chat`.
@@ -43,6 +45,19 @@ pub struct ChatArgs {
     /// attaches one to the next message.
     #[arg(long = "audio", value_name = "FILE")]
     clips: Vec<PathBuf>,
+    /// Ask by voice: record the question from the microphone until Enter (with PROMPT, sent
+    /// with it; in a chat, an empty line starts a recording). Needs a model that hears. In any
+    /// chat, `/listen` records one.
+    #[arg(long)]
+    listen: bool,
+    /// The microphone to record from (an input id from `devices --audio`) [default: the
+    /// system's default input].
+    #[arg(long, value_name = "ID")]
+    microphone: Option<String>,
+    /// Speak each reply aloud as it streams, sentence by sentence, through the system's speech
+    /// service (code, tables and links are not read). Ctrl-C or a new question stops it.
+    #[arg(long)]
+    speak: bool,
     /// Answer this prompt and exit (the reply on stdout, figures on stderr).
     prompt: Option<String>,
 }
@@ -56,6 +71,8 @@ struct Session {
     model: String,
     /// Whether the user asked for it to be kept (otherwise it lives in a scratch database).
     kept: bool,
+    /// Reads replies aloud (`--speak`).
+    speaker: Option<Speaker>,
     _lock: Option<gemma_desk_store::DatabaseLock>,
     _scratch: Option<tempfile::TempDir>,
 }
@@ -114,14 +131,24 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
             (conversation.id, settings)
         }
     };
-    let mut session = Session { chat, runtime, conversation, settings, model, kept, _lock: lock, _scratch: scratch };
+    let speaker = if args.speak { Some(start_speaker()?) } else { None };
+    let mut session =
+        Session { chat, runtime, conversation, settings, model, kept, speaker, _lock: lock, _scratch: scratch };
 
     let mut attached = args.images.iter().map(|path| read_image(path)).collect::<anyhow::Result<Vec<_>>>()?;
     for path in &args.clips {
         attached.push(read_clip(path)?);
     }
+    let microphone = args.microphone.as_deref();
     if let Some(prompt) = args.prompt {
+        if args.listen {
+            session.chat.check_can_hear()?;
+            attached.push(listen::record_question(microphone)?);
+        }
         let reply = session.ask(&prompt, std::mem::take(&mut attached), &sampling)?;
+        if let Some(speaker) = &session.speaker {
+            speaker.wait_until_quiet();
+        }
         session.announce();
         match reply.status {
             MessageStatus::Interrupted => bail!("the reply was interrupted"),
@@ -131,11 +158,12 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
 
     eprintln!(
-        "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /image FILE or /audio FILE attaches an image or a sound clip; /clear starts over; Ctrl-D quits.",
+        "{} ({}), context {} tokens, {} threads. Enter sends; Ctrl-C stops a reply; /image FILE or /audio FILE attaches an image or a sound clip; /listen [TEXT] asks by voice{}; /clear starts over; Ctrl-D quits.",
         info.name.as_deref().unwrap_or(&info.architecture),
         info.path.display(),
         info.n_ctx,
-        info.threads
+        info.threads,
+        if args.listen { " (or Enter on an empty line)" } else { "" }
     );
     let earlier = session.runtime.block_on(session.chat.store().current_branch(session.conversation))?.len();
     if earlier > 0 {
@@ -143,7 +171,14 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     }
     session.announce();
     let cancel = session.chat.cancel_handle();
-    ctrlc::set_handler(move || cancel.cancel()).context("cannot install the Ctrl-C handler")?;
+    let silence = session.speaker.clone();
+    ctrlc::set_handler(move || {
+        cancel.cancel();
+        if let Some(speaker) = &silence {
+            speaker.stop();
+        }
+    })
+    .context("cannot install the Ctrl-C handler")?;
     let mut editor = rustyline::DefaultEditor::new()?;
     // Lines typed in earlier chats come back with Up, as in a shell.
     let history_file = Store::default_data_dir().map(|dir| dir.join("cli-history.txt"));
@@ -158,6 +193,32 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
             Err(error) => return Err(error.into()),
         };
         let text = line.trim();
+        let spoken = if text == "/listen" || text.starts_with("/listen ") {
+            Some(text["/listen".len()..].trim())
+        } else if text.is_empty() && args.listen {
+            Some("")
+        } else {
+            None
+        };
+        if let Some(text) = spoken {
+            // Starting to talk silences the last reply.
+            if let Some(speaker) = &session.speaker {
+                speaker.stop();
+            }
+            let recorded = session.chat.check_can_hear().map_err(anyhow::Error::from).and_then(|()| {
+                let clip = listen::record_question(microphone)?;
+                room_for(&attached, &clip)?;
+                Ok(clip)
+            });
+            match recorded {
+                Ok(clip) => {
+                    attached.push(clip);
+                    session.ask_in_chat(text, std::mem::take(&mut attached), &sampling);
+                }
+                Err(error) => eprintln!("error: {error:#}"),
+            }
+            continue;
+        }
         match text {
             "" => continue,
             "/exit" | "/quit" => break,
@@ -191,20 +252,18 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         {
             let _ = editor.save_history(file);
         }
-        match session.ask(text, std::mem::take(&mut attached), &sampling) {
-            Ok(reply) if reply.status == MessageStatus::Error => {
-                eprintln!("error: {}", reply.error.as_deref().unwrap_or("the reply failed"));
-            }
-            Ok(_) => {}
-            Err(error) => eprintln!("error: {error:#}"),
-        }
+        session.ask_in_chat(text, std::mem::take(&mut attached), &sampling);
     }
     session.announce();
     Ok(())
 }
 
 /// A stored conversation to resume on its current branch, and its settings; a deleted one is refused.
-fn resume(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Result<(ConversationId, ConversationSettings)> {
+fn resume(
+    runtime: &Runtime,
+    store: &Store,
+    id: ConversationId,
+) -> anyhow::Result<(ConversationId, ConversationSettings)> {
     let conversation = runtime.block_on(store.conversation(id))?;
     if conversation.deleted_at.is_some() {
         bail!("conversation {id} is deleted; restore it before continuing it");
@@ -215,27 +274,55 @@ fn resume(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Resul
 impl Session {
     /// One turn: the question stored, the reply streamed to stdout (and stored), its figures on
     /// stderr.
-    fn ask(&mut self, text: &str, attachments: Vec<CheckedAttachment>, sampling: &SamplingParams) -> anyhow::Result<Message> {
+    fn ask(
+        &mut self,
+        text: &str,
+        attachments: Vec<CheckedAttachment>,
+        sampling: &SamplingParams,
+    ) -> anyhow::Result<Message> {
         let mut stdout = std::io::stdout();
         let mut stop_reason = None;
-        let turn = self.chat.send_with_attachments(self.conversation, text, attachments, sampling, |event| match event {
-            ChatEvent::Token { text } => {
-                let _ = stdout.write_all(text.as_bytes());
-                let _ = stdout.flush();
-            }
-            ChatEvent::Notice { message } => eprintln!("\nnote: {message}"),
-            ChatEvent::Finished { engine_died, stop_reason: reason, .. } => {
-                if let Some(death) = engine_died {
-                    eprintln!("\n{death}; the text so far is kept and the next message starts a fresh engine");
-                }
-                stop_reason = reason;
-            }
-            ChatEvent::Started { .. } | ChatEvent::Loading => {}
+        // A new question silences the last reply.
+        let mut aloud = self.speaker.as_ref().map(|speaker| {
+            speaker.stop();
+            speaker.read_aloud()
         });
+        let turn =
+            self.chat.send_with_attachments(self.conversation, text, attachments, sampling, |event| match event {
+                ChatEvent::Token { text } => {
+                    let _ = stdout.write_all(text.as_bytes());
+                    let _ = stdout.flush();
+                    if let Some(aloud) = &mut aloud {
+                        aloud.push(&text);
+                    }
+                }
+                ChatEvent::Notice { message } => eprintln!("\nnote: {message}"),
+                ChatEvent::Finished { engine_died, stop_reason: reason, .. } => {
+                    if let Some(death) = engine_died {
+                        eprintln!("\n{death}; the text so far is kept and the next message starts a fresh engine");
+                    }
+                    stop_reason = reason;
+                }
+                ChatEvent::Started { .. } | ChatEvent::Loading => {}
+            });
         let reply = self.runtime.block_on(turn)?;
+        if let Some(aloud) = aloud {
+            aloud.finish();
+        }
         println!();
         report(&reply, stop_reason);
         Ok(reply)
+    }
+
+    /// [`Session::ask`] in an interactive chat: a failure is told and the chat goes on.
+    fn ask_in_chat(&mut self, text: &str, attachments: Vec<CheckedAttachment>, sampling: &SamplingParams) {
+        match self.ask(text, attachments, sampling) {
+            Ok(reply) if reply.status == MessageStatus::Error => {
+                eprintln!("error: {}", reply.error.as_deref().unwrap_or("the reply failed"));
+            }
+            Ok(_) => {}
+            Err(error) => eprintln!("error: {error:#}"),
+        }
     }
 
     /// A new, empty conversation with the same settings.
@@ -254,6 +341,15 @@ impl Session {
             eprintln!("(conversation {id}; resume it with --continue {id})");
         }
     }
+}
+
+/// The system's speech service, its failures told on stderr.
+fn start_speaker() -> anyhow::Result<Speaker> {
+    Ok(Speaker::start(|event| {
+        if let SpeechEvent::Failed(message) = event {
+            eprintln!("\nnote: {message}; the reply is not spoken");
+        }
+    })?)
 }
 
 /// An image file to attach, read whole and checked (decoded) now.

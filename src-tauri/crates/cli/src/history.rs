@@ -162,6 +162,9 @@ fn show(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Result<
             String::new()
         };
         println!("\n[{}{branch}] {}", role_label(message.role), message.content);
+        for attachment in &entry.attachments {
+            println!("(attached: {})", describe_attachment(attachment));
+        }
         if message.status != gemma_desk_store::MessageStatus::Done {
             println!(
                 "({:?}{})",
@@ -171,6 +174,17 @@ fn show(runtime: &Runtime, store: &Store, id: ConversationId) -> anyhow::Result<
         }
     }
     Ok(())
+}
+
+/// An attachment in words: `recording.wav, audio/wav, 1.3 s` or `photo.jpg, image/jpeg, 640×480`.
+fn describe_attachment(attachment: &gemma_desk_store::Attachment) -> String {
+    let name = attachment.name.as_deref().unwrap_or("pasted");
+    let extent = match (attachment.duration_ms, attachment.width, attachment.height) {
+        (Some(ms), _, _) => format!(", {:.1} s", ms as f64 / 1000.0),
+        (None, Some(width), Some(height)) => format!(", {width}×{height}"),
+        _ => String::new(),
+    };
+    format!("{name}, {}{extent}", attachment.media_type)
 }
 
 fn search(runtime: &Runtime, store: &Store, text: &str, limit: u32) -> anyhow::Result<()> {

@@ -3,6 +3,7 @@
 mod bench;
 mod chat;
 mod history;
+mod listen;
 mod options;
 mod prompt;
 
@@ -32,11 +33,36 @@ enum Command {
     /// Measure a dropped photo's way to the reply's first token (decode and resize, encoding,
     /// prefill) against llama.cpp's own image decoding in the same run; prints JSON.
     BenchImage(bench::BenchImageArgs),
-    /// Print the compute devices llama.cpp finds (CPU, GPUs) with their free memory, as JSON.
-    Devices,
+    /// Measure a spoken question's way from the push-to-talk key's release to the reply's first
+    /// token (resampling, audio encoding, prefill) and to the first sentence read aloud,
+    /// against llama.cpp's own reading of the recording in the same run; prints JSON.
+    BenchVoice(bench::BenchVoiceArgs),
+    /// Print the compute devices llama.cpp finds (CPU, GPUs) with their free memory, as JSON;
+    /// with `--audio`, the microphones and speakers instead.
+    Devices(DevicesArgs),
     /// Serve the engine protocol on stdin/stdout (started by the CLI and the app themselves).
     #[command(hide = true)]
     Worker,
+}
+
+#[derive(clap::Args)]
+struct DevicesArgs {
+    /// List the sound devices: inputs (microphones, for `chat --microphone`) and outputs.
+    #[arg(long)]
+    audio: bool,
+}
+
+/// The sound devices as JSON: `{"inputs": [{"id", "name", "default"}], "outputs": [...]}`.
+fn print_audio_devices() {
+    let devices = gemma_desk_voice::devices();
+    let list = |devices: &[gemma_desk_voice::AudioDevice]| {
+        devices
+            .iter()
+            .map(|device| serde_json::json!({ "id": device.id, "name": device.name, "default": device.is_default }))
+            .collect::<Vec<_>>()
+    };
+    let json = serde_json::json!({ "inputs": list(&devices.inputs), "outputs": list(&devices.outputs) });
+    println!("{}", serde_json::to_string_pretty(&json).expect("JSON values serialize"));
 }
 
 fn main() -> ExitCode {
@@ -47,7 +73,14 @@ fn main() -> ExitCode {
         Command::Prompt(args) => prompt::run(args),
         Command::Bench(args) => bench::run(args),
         Command::BenchImage(args) => bench::run_image(args),
-        Command::Devices => return ExitCode::from(gemma_desk_engine::run_device_probe() as u8),
+        Command::BenchVoice(args) => bench::run_voice(args),
+        Command::Devices(DevicesArgs { audio: true }) => {
+            print_audio_devices();
+            Ok(())
+        }
+        Command::Devices(DevicesArgs { audio: false }) => {
+            return ExitCode::from(gemma_desk_engine::run_device_probe() as u8);
+        }
         Command::Worker => return ExitCode::from(gemma_desk_engine::run_worker() as u8),
     };
     match result {

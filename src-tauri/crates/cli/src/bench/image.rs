@@ -10,7 +10,6 @@
 //! Each repetition sends a copy of the photo that differs only in a JPEG comment, so that no
 //! cache (the worker's prepared images, the KV cache) holds it.
 
-use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -23,16 +22,13 @@ use gemma_desk_store::{ConversationSettings, Store};
 use image::Rgb;
 use image::codecs::jpeg::JpegEncoder;
 use llama_cpp_2::context::LlamaContext;
-use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::mtmd::{
-    MtmdBitmap, MtmdContext, MtmdContextParams, MtmdInputChunkType, MtmdInputChunks, MtmdInputText, mtmd_default_marker,
-};
+use llama_cpp_2::mtmd::{MtmdBitmap, MtmdContext, MtmdContextParams, MtmdInputChunkType};
 use serde_json::json;
 
-use super::{machine, median, round, round3};
+use super::{machine, media_context, median, ms_since, round, round3, tokenize_with_marker};
 use crate::options::{ModelArgs, runtime, worker_command};
 
 /// The generated photo: 12 MP, as a phone takes them.
@@ -82,7 +78,8 @@ pub fn run(args: BenchImageArgs) -> anyhow::Result<()> {
     backend.void_logs();
     let model = LlamaModel::load_from_file(&backend, &args.model.model, &LlamaModelParams::default())
         .context("the in-process steps could not load the model")?;
-    let split = InProcess::new(&backend, &model, &mmproj, args.model.image_tokens, info.threads as i32)?.measure(&copies)?;
+    let split =
+        InProcess::new(&backend, &model, &mmproj, args.model.image_tokens, info.threads as i32)?.measure(&copies)?;
 
     let send = median(&product.send_to_first_token_ms);
     let attach = median(&product.attach_ms);
@@ -274,7 +271,7 @@ impl<'m> InProcess<'m> {
 
             let started = Instant::now();
             let bitmap = MtmdBitmap::from_image_data(pixels.width(), pixels.height(), pixels.as_raw())?;
-            let chunks = self.tokenize(&bitmap)?;
+            let chunks = tokenize_with_marker(&self.projector, &bitmap, QUESTION)?;
             split.preprocess_ms.push(ms_since(started));
             split.image_tokens = image_tokens(&chunks);
 
@@ -294,7 +291,7 @@ impl<'m> InProcess<'m> {
                     context.clear_kv_cache();
                     context
                 }
-                None => context.insert(self.context(split.image_tokens)?),
+                None => context.insert(media_context(self.backend, self.model, split.image_tokens, self.threads)?),
             };
             let started = Instant::now();
             let n_batch = context.n_batch() as i32;
@@ -307,7 +304,7 @@ impl<'m> InProcess<'m> {
             let full = MtmdBitmap::from_buffer(&self.projector, &bytes, false)?;
             split.stb_decode_ms.push(ms_since(started));
             let started = Instant::now();
-            let reference = self.tokenize(&full)?;
+            let reference = tokenize_with_marker(&self.projector, &full, QUESTION)?;
             split.stb_preprocess_ms.push(ms_since(started));
             if image_tokens(&reference) != split.image_tokens {
                 eprintln!(
@@ -319,32 +316,6 @@ impl<'m> InProcess<'m> {
         }
         Ok(split)
     }
-
-    /// The marker, a new line and the question, with `bitmap` for the marker.
-    fn tokenize(&self, bitmap: &MtmdBitmap) -> anyhow::Result<MtmdInputChunks> {
-        let text = MtmdInputText {
-            text: format!("{}\n{QUESTION}", mtmd_default_marker()),
-            add_special: true,
-            parse_special: true,
-        };
-        Ok(self.projector.tokenize(text, &[bitmap])?)
-    }
-
-    /// A context whose micro-batch holds the whole image, as the engine sizes its own.
-    fn context(&self, image_tokens: usize) -> anyhow::Result<LlamaContext<'m>> {
-        let n_batch = (image_tokens as u32).max(512).next_power_of_two();
-        let params = LlamaContextParams::default()
-            .with_n_ctx(NonZeroU32::new(n_batch * 2))
-            .with_n_batch(n_batch)
-            .with_n_ubatch(n_batch)
-            .with_n_threads(self.threads)
-            .with_n_threads_batch(self.threads);
-        Ok(self.model.new_context(self.backend, params)?)
-    }
-}
-
-fn ms_since(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
 }
 
 /// `jpeg` with a comment segment after its start-of-image marker: other bytes, the same pixels.

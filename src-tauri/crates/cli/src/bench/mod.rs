@@ -9,8 +9,10 @@
 
 mod image;
 mod llama_server;
+mod voice;
 
 pub use image::{BenchImageArgs, run as run_image};
+pub use voice::{BenchVoiceArgs, run as run_voice};
 
 use std::num::NonZeroU32;
 use std::path::PathBuf;
@@ -379,4 +381,39 @@ fn round3(value: f64) -> f64 {
 
 fn rounded(values: &[f64]) -> Vec<f64> {
     values.iter().copied().map(round).collect()
+}
+
+fn ms_since(started: std::time::Instant) -> f64 {
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+/// mtmd's chunks for the media marker, a new line and `question`, with `bitmap` for the marker.
+fn tokenize_with_marker(
+    projector: &llama_cpp_2::mtmd::MtmdContext,
+    bitmap: &llama_cpp_2::mtmd::MtmdBitmap,
+    question: &str,
+) -> anyhow::Result<llama_cpp_2::mtmd::MtmdInputChunks> {
+    let text = llama_cpp_2::mtmd::MtmdInputText {
+        text: format!("{}\n{question}", llama_cpp_2::mtmd::mtmd_default_marker()),
+        add_special: true,
+        parse_special: true,
+    };
+    Ok(projector.tokenize(text, &[bitmap])?)
+}
+
+/// A context whose micro-batch holds `media_tokens` whole, as the engine sizes its own.
+fn media_context<'m>(
+    backend: &LlamaBackend,
+    model: &'m LlamaModel,
+    media_tokens: usize,
+    threads: i32,
+) -> anyhow::Result<llama_cpp_2::context::LlamaContext<'m>> {
+    let n_batch = (media_tokens as u32).max(512).next_power_of_two();
+    let params = llama_cpp_2::context::params::LlamaContextParams::default()
+        .with_n_ctx(std::num::NonZeroU32::new(n_batch * 2))
+        .with_n_batch(n_batch)
+        .with_n_ubatch(n_batch)
+        .with_n_threads(threads)
+        .with_n_threads_batch(threads);
+    Ok(model.new_context(backend, params)?)
 }

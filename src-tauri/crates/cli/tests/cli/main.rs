@@ -7,6 +7,7 @@ mod chat;
 mod crash;
 mod history;
 mod images;
+mod voice;
 mod projector;
 mod prompt;
 mod worker;
