@@ -18,11 +18,14 @@ use crate::dialogs::{self, FileKind};
 use crate::error::{AppError, CommandResult};
 use crate::images::{Attached, Images, PendingImage, clipboard_image, rgba_to_png};
 use crate::state::AppState;
+use crate::voice::{RecordedClip, RecordingProgress, Voice};
 
 const MAX_TITLE_CHARS: usize = 200;
 const MAX_SYSTEM_PROMPT_CHARS: usize = 20_000;
 const MAX_QUERY_CHARS: usize = 500;
 const MAX_LIST: u32 = 500;
+/// The longest text `speak_text` reads aloud (a long reply).
+const MAX_SPOKEN_CHARS: usize = 200_000;
 
 /// Everything the window needs to start.
 #[derive(Serialize, TS)]
@@ -174,10 +177,8 @@ pub async fn set_system_prompt(
     }
     let store = state.chat.store();
     let conversation = store.conversation(conversation_id).await?;
-    let settings = ConversationSettings {
-        system_prompt: prompt.filter(|p| !p.trim().is_empty()),
-        ..conversation.settings
-    };
+    let settings =
+        ConversationSettings { system_prompt: prompt.filter(|p| !p.trim().is_empty()), ..conversation.settings };
     store.update_settings(conversation_id, conversation.model.as_deref(), &settings, now()).await?;
     Ok(store.conversation(conversation_id).await?)
 }
@@ -201,21 +202,29 @@ pub async fn search_messages(state: State<'_, AppState>, query: String, limit: u
     Ok(state.chat.store().search(&query, limit).await?)
 }
 
-/// Sends `text` with the attached images `images` (ids from `attach_images`, `pick_images` or
-/// `paste_image`); they stay attached if the message cannot be stored.
+/// Sends `text` with the attached images and clips `images` (ids from `attach_images`,
+/// `pick_images`, `paste_image` or `finish_recording`); they stay attached if the message cannot
+/// be stored. The reply is read aloud when `speak` says so (conversation mode), or else when
+/// spoken replies are on.
 #[tauri::command]
-pub async fn send_message(
+#[allow(clippy::too_many_arguments)] // Each is a command argument or state Tauri hands over.
+pub async fn send_message<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     attached: State<'_, Arc<Images>>,
+    voice: State<'_, Arc<Voice>>,
     conversation_id: i64,
     text: String,
     images: Option<Vec<u64>>,
+    speak: Option<bool>,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
     let images = images.unwrap_or_default();
-    let sampling = state.settings().sampling;
+    let settings = state.settings();
     let inputs = attached.inputs(&images)?;
-    let mut sink = forward(&on_event);
+    let speak = speak.unwrap_or(settings.spoken_replies);
+    let sampling = settings.sampling;
+    let mut sink = reply_sink(&app, speak, &voice, &on_event);
     let sent = state.chat.send_with_attachments(conversation_id, &text, inputs, &sampling, |event| {
         if matches!(event, ChatEvent::Started { .. }) {
             attached.sent(&images);
@@ -243,6 +252,11 @@ pub async fn attach_images(attached: State<'_, Arc<Images>>, paths: Vec<PathBuf>
 pub async fn pick_images<R: Runtime>(app: AppHandle<R>, attached: State<'_, Arc<Images>>) -> CommandResult<Attached> {
     let paths = dialogs::pick_images(&app).await?;
     Ok(attach_files(&attached, paths).await)
+}
+
+/// Runs `work` off the async threads.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(work).await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))
 }
 
 /// Reads and decodes the files off the async threads (a 12 MP photo takes a while).
@@ -273,29 +287,92 @@ pub fn discard_image(attached: State<'_, Arc<Images>>, id: u64) {
 }
 
 #[tauri::command]
-pub async fn regenerate_reply(
+pub async fn regenerate_reply<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
+    voice: State<'_, Arc<Voice>>,
     message_id: i64,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
     let sampling = state.settings().sampling;
-    Ok(state.chat.regenerate(message_id, &sampling, forward(&on_event)).await?)
+    let speak = state.settings().spoken_replies;
+    Ok(state.chat.regenerate(message_id, &sampling, reply_sink(&app, speak, &voice, &on_event)).await?)
 }
 
 #[tauri::command]
-pub async fn edit_message(
+pub async fn edit_message<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
+    voice: State<'_, Arc<Voice>>,
     message_id: i64,
     text: String,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
     let sampling = state.settings().sampling;
-    Ok(state.chat.edit(message_id, &text, &sampling, forward(&on_event)).await?)
+    let speak = state.settings().spoken_replies;
+    Ok(state.chat.edit(message_id, &text, &sampling, reply_sink(&app, speak, &voice, &on_event)).await?)
 }
 
+/// Stops the reply being written, and silences it.
 #[tauri::command]
-pub fn stop_reply(state: State<'_, AppState>) {
+pub fn stop_reply(state: State<'_, AppState>, voice: State<'_, Arc<Voice>>) {
     state.chat.stop();
+    voice.stop_speaking();
+}
+
+/// The microphones and speakers the system has.
+#[tauri::command]
+pub async fn audio_devices() -> gemma_desk_voice::AudioDevices {
+    // Listing opens ALSA's configuration and probes devices: off the async threads.
+    blocking(gemma_desk_voice::devices).await
+}
+
+/// Starts recording a question from the chosen microphone (push-to-talk pressed); its progress
+/// comes every 50 ms on `on_progress`. Refused, before anything is recorded, when the loaded
+/// model cannot hear.
+#[tauri::command]
+pub async fn start_recording(
+    state: State<'_, AppState>,
+    voice: State<'_, Arc<Voice>>,
+    on_progress: Channel<RecordingProgress>,
+) -> CommandResult<()> {
+    state.chat.check_can_hear()?;
+    let microphone = state.settings().microphone;
+    let voice = Arc::clone(&voice);
+    // Opening a device may wait for it (up to a few seconds for a busy one).
+    blocking(move || voice.start_recording(microphone.as_deref(), on_progress)).await
+}
+
+/// Ends the recording (push-to-talk released) and attaches its clip to the next message.
+#[tauri::command]
+pub async fn finish_recording(
+    voice: State<'_, Arc<Voice>>,
+    attached: State<'_, Arc<Images>>,
+) -> CommandResult<RecordedClip> {
+    let (voice, attached) = (Arc::clone(&voice), Arc::clone(&attached));
+    // Resampling and trimming a 30 s clip takes a moment.
+    blocking(move || voice.finish_recording(&attached)).await
+}
+
+/// Ends the recording and throws it away (Esc).
+#[tauri::command]
+pub fn cancel_recording(voice: State<'_, Arc<Voice>>) {
+    voice.cancel_recording();
+}
+
+/// Reads a reply (its Markdown) aloud, in place of anything being read.
+#[tauri::command]
+pub fn speak_text<R: Runtime>(app: AppHandle<R>, voice: State<'_, Arc<Voice>>, text: String) -> CommandResult<()> {
+    if text.chars().count() > MAX_SPOKEN_CHARS {
+        return Err(AppError::bad_input(format!("at most {MAX_SPOKEN_CHARS} characters are read aloud at once")));
+    }
+    voice.speak(&app, &text)
+}
+
+/// Silences speech at once (Esc, or the speaker button).
+#[tauri::command]
+pub fn stop_speaking(voice: State<'_, Arc<Voice>>) {
+    voice.stop_speaking();
 }
 
 #[tauri::command]
@@ -347,12 +424,14 @@ async fn markdown_with_files_beside(store: &Store, id: i64, path: &Path) -> Comm
     if !export.files.is_empty() {
         let folder = path.with_file_name(&folder_name);
         std::fs::create_dir_all(&folder).map_err(|e| {
-            AppError::io(format!("could not create the folder {} for the conversation's images and clips: {e}", folder.display()))
+            AppError::io(format!(
+                "could not create the folder {} for the conversation's images and clips: {e}",
+                folder.display()
+            ))
         })?;
         for file in &export.files {
-            std::fs::copy(store.attachment_path(&file.sha256), folder.join(&file.name)).map_err(|e| {
-                AppError::io(format!("could not copy {} into {}: {e}", file.name, folder.display()))
-            })?;
+            std::fs::copy(store.attachment_path(&file.sha256), folder.join(&file.name))
+                .map_err(|e| AppError::io(format!("could not copy {} into {}: {e}", file.name, folder.display())))?;
         }
     }
     Ok(export.text)
@@ -391,7 +470,11 @@ pub async fn backup_conversations<R: Runtime>(
     let Some(path) = dialogs::save_file(&app, "Back up conversations", &name).await? else { return Ok(None) };
     let backup = state.chat.store().backup_to(&path).await?;
     tracing::info!(path = %backup.database.display(), conversations = backup.conversations, "backed up");
-    Ok(Some(BackupDone { database: backup.database, attachments: backup.attachments, conversations: backup.conversations }))
+    Ok(Some(BackupDone {
+        database: backup.database,
+        attachments: backup.attachments,
+        conversations: backup.conversations,
+    }))
 }
 
 #[tauri::command]
@@ -411,7 +494,17 @@ pub fn open_log<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) -> Co
 }
 
 /// Sends chat events to the window; a closed window only stops the forwarding, not the reply.
-fn forward(channel: &Channel<ChatEvent>) -> impl FnMut(ChatEvent) + '_ {
+/// A reply's events to the window; read aloud as well when `speak`.
+fn reply_sink<'a, R: Runtime>(
+    app: &AppHandle<R>,
+    speak: bool,
+    voice: &Voice,
+    channel: &'a Channel<ChatEvent>,
+) -> Box<dyn FnMut(ChatEvent) + Send + 'a> {
+    if speak { Box::new(voice.read_aloud(app, forward(channel))) } else { Box::new(forward(channel)) }
+}
+
+fn forward(channel: &Channel<ChatEvent>) -> impl FnMut(ChatEvent) + Send + '_ {
     move |event| {
         let _ = channel.send(event);
     }

@@ -19,9 +19,10 @@ use ts_rs::{Config, TS, TypeVisitor};
 use crate::commands::{AppView, BackupDone, ExportFormat, OpenConversation};
 use crate::dialogs::FileKind;
 use crate::error::AppError;
-use crate::images::{Attached, PendingImage};
+use crate::images::{Attached, PendingClip, PendingImage};
 use crate::models::ModelsOverview;
 use crate::startup::{Recovery, StartupProblem};
+use crate::voice::{RecordedClip, RecordingProgress, SpeechState};
 
 /// Where the generated file lies, from the repository root.
 pub const TYPESCRIPT_FILE: &str = "ui/src/lib/generated/ipc.ts";
@@ -55,9 +56,15 @@ pub fn typescript() -> String {
     types.add::<BackupDone>();
     types.add::<Attached>();
     types.add::<PendingImage>();
-    // What the channels carry: a reply's events, a download's progress.
+    types.add::<PendingClip>();
+    types.add::<RecordedClip>();
+    types.add::<gemma_desk_voice::AudioDevices>();
+    // What the channels and events carry: a reply's events, a download's progress, a
+    // recording's progress, the speaker's state.
     types.add::<ChatEvent>();
     types.add::<Progress>();
+    types.add::<RecordingProgress>();
+    types.add::<SpeechState>();
     // Every failure.
     types.add::<AppError>();
 

@@ -34,6 +34,12 @@ pub enum ErrorCode {
     CannotSee,
     /// Sound clips were attached but the loaded model cannot hear: switch to Gemma 4 E2B or E4B.
     CannotHear,
+    /// The microphone cannot record: none, not connected, busy, or not allowed.
+    Microphone,
+    /// A recording held no speech (silent, or too short) and was discarded.
+    NothingRecorded,
+    /// The system's speech service cannot be reached or failed.
+    Speech,
     /// The engine refused or failed.
     Engine,
     /// The model ran out of memory: a smaller context, fewer GPU layers or a smaller model.

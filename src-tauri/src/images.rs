@@ -1,17 +1,19 @@
-//! Images the user attaches to the next message: read and checked in Rust (from the paths of a
-//! native drop or file dialog, or from the system clipboard), kept here until the message that
-//! carries them is stored, and shown to the window through the `attachment:` protocol.
+//! Images and sound clips the user attaches to the next message: read and checked in Rust (from
+//! the paths of a native drop or file dialog, from the system clipboard, or recorded from the
+//! microphone), kept here until the message that carries them is stored, and shown to the window
+//! through the `attachment:` protocol.
 //!
-//! The protocol serves small thumbnails of pending images (`pending/<id>`), and of stored ones
-//! (`thumb/<sha256>`), and stored images whole (`full/<sha256>`), from memory or the attachment
-//! store: nothing remote, and no file outside the attachment folder, can be named.
+//! The protocol serves small thumbnails of pending images and pending clips whole as WAV
+//! (`pending/<id>`), thumbnails of stored images (`thumb/<sha256>`), and stored images and clips
+//! whole (`full/<sha256>`), from memory or the attachment store: nothing remote, and no file
+//! outside the attachment folder, can be named.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use gemma_desk_chat::{CheckedAttachment, MAX_IMAGES, check_image};
+use gemma_desk_chat::{CheckedAttachment, MAX_CLIPS, MAX_IMAGES, check_clip, check_image, clip_attachment};
 use gemma_desk_media::{Format, Limits, Target};
 use gemma_desk_store::Store;
 use serde::Serialize;
@@ -42,21 +44,35 @@ pub struct PendingImage {
     pub media_type: String,
 }
 
-/// What attaching a set of files gave: the images, and why the others were refused.
+/// A sound clip attached to the next message (a dropped sound file, or a recording).
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct PendingClip {
+    /// Names it in `send_message` and `discard_image`.
+    pub id: u64,
+    /// The file's name (`recording.wav` for a recording).
+    pub name: Option<String>,
+    /// Its length in milliseconds, as the model hears it.
+    pub duration_ms: u64,
+}
+
+/// What attaching a set of files gave: the images and clips, and why the others were refused.
 #[derive(Debug, Default, Serialize, TS)]
 pub struct Attached {
     /// The images now attached.
     pub images: Vec<PendingImage>,
+    /// The sound clips now attached.
+    pub clips: Vec<PendingClip>,
     /// One message per file refused, naming it.
     pub refused: Vec<String>,
 }
 
 struct Pending {
-    image: CheckedAttachment,
-    thumbnail: Arc<Vec<u8>>,
+    attachment: CheckedAttachment,
+    /// What `pending/<id>` serves: an image's thumbnail (PNG), a clip whole (WAV).
+    preview: Arc<Vec<u8>>,
 }
 
-/// The images attached and not yet sent, and the thumbnails of stored ones.
+/// The images and clips attached and not yet sent, and the thumbnails of stored images.
 #[derive(Default)]
 pub struct Images {
     next_id: AtomicU64,
@@ -65,13 +81,21 @@ pub struct Images {
 }
 
 impl Images {
-    /// Reads and checks each file; the good ones are attached.
+    /// Reads and checks each file (an image, or a WAV, FLAC or MP3 sound file); the good ones
+    /// are attached.
     pub fn attach_files(&self, paths: &[PathBuf]) -> Attached {
         let mut attached = Attached::default();
         for path in paths {
-            match read_file(path).and_then(|(name, bytes)| self.attach(Some(name), bytes)) {
-                Ok(image) => attached.images.push(image),
-                Err(error) => attached.refused.push(error.message),
+            let read = read_file(path);
+            let result = match read {
+                Ok((name, bytes)) if is_sound(&name, &bytes) => {
+                    self.attach_sound_file(name, bytes).map(|clip| attached.clips.push(clip))
+                }
+                Ok((name, bytes)) => self.attach(Some(name), bytes).map(|image| attached.images.push(image)),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = result {
+                attached.refused.push(error.message);
             }
         }
         attached
@@ -79,25 +103,55 @@ impl Images {
 
     /// Checks `bytes` as an image (decoding it whole) and attaches it.
     pub fn attach(&self, name: Option<String>, bytes: Vec<u8>) -> CommandResult<PendingImage> {
-        if lock(&self.pending).len() >= MAX_PENDING {
-            return Err(AppError::bad_input(format!(
-                "{} images are already attached; one message may carry at most {MAX_IMAGES}",
-                MAX_PENDING
-            )));
-        }
-        let (image, decoded) = check_image(name.clone(), bytes).map_err(|error| AppError::bad_input(error.to_string()))?;
+        self.check_room()?;
+        let (image, decoded) =
+            check_image(name.clone(), bytes).map_err(|error| AppError::bad_input(error.to_string()))?;
         let thumbnail = thumbnail_png(&decoded)?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let view = PendingImage {
+        let id = self.keep(image, thumbnail);
+        Ok(PendingImage {
             id,
             name,
             width: decoded.width,
             height: decoded.height,
             media_type: decoded.format.media_type().to_owned(),
-        };
-        let pending = Pending { image, thumbnail: Arc::new(thumbnail) };
-        lock(&self.pending).insert(id, pending);
-        Ok(view)
+        })
+    }
+
+    /// Decodes a dropped sound file whole, resampled to the model's rate, and attaches it.
+    fn attach_sound_file(&self, name: String, bytes: Vec<u8>) -> CommandResult<PendingClip> {
+        self.check_room()?;
+        let (clip, _) = check_clip(Some(name), bytes).map_err(|error| AppError::bad_input(error.to_string()))?;
+        Ok(self.keep_clip(clip))
+    }
+
+    /// Attaches a clip recorded from the microphone.
+    pub fn attach_recording(&self, clip: &gemma_desk_voice::Clip) -> CommandResult<PendingClip> {
+        self.check_room()?;
+        let clip = clip_attachment(clip, Some("recording.wav".into()))
+            .map_err(|error| AppError::io(format!("the recording cannot be kept: {error}")))?;
+        Ok(self.keep_clip(clip))
+    }
+
+    fn keep_clip(&self, clip: CheckedAttachment) -> PendingClip {
+        let info = clip.info();
+        let (name, duration_ms) = (info.name.clone(), info.duration_ms.unwrap_or_default().max(0) as u64);
+        let wav = clip.bytes().to_vec();
+        PendingClip { id: self.keep(clip, wav), name, duration_ms }
+    }
+
+    fn check_room(&self) -> CommandResult<()> {
+        if lock(&self.pending).len() >= MAX_PENDING {
+            return Err(AppError::bad_input(format!(
+                "{MAX_PENDING} files are already attached; one message may carry at most {MAX_IMAGES} images and {MAX_CLIPS} sound clips"
+            )));
+        }
+        Ok(())
+    }
+
+    fn keep(&self, attachment: CheckedAttachment, preview: Vec<u8>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        lock(&self.pending).insert(id, Pending { attachment, preview: Arc::new(preview) });
+        id
     }
 
     /// Forgets an attached image (removed before sending).
@@ -105,16 +159,16 @@ impl Images {
         lock(&self.pending).remove(&id);
     }
 
-    /// The attached images `ids`, in that order, for the message about to be sent (checked when
-    /// attached, not decoded again); they stay attached until [`Images::sent`].
+    /// The attached images and clips `ids`, in that order, for the message about to be sent
+    /// (checked when attached, not decoded again); they stay attached until [`Images::sent`].
     pub fn inputs(&self, ids: &[u64]) -> CommandResult<Vec<CheckedAttachment>> {
         let pending = lock(&self.pending);
         ids.iter()
             .map(|id| {
-                let image = pending.get(id).ok_or_else(|| {
-                    AppError::bad_input(format!("image {id} is no longer attached; attach it again"))
+                let pending = pending.get(id).ok_or_else(|| {
+                    AppError::bad_input(format!("attachment {id} is no longer attached; attach it again"))
                 })?;
-                Ok(image.image.clone())
+                Ok(pending.attachment.clone())
             })
             .collect()
     }
@@ -129,19 +183,25 @@ impl Images {
 
     /// Answers an `attachment:` request from the pending images and `store`'s attachments.
     pub fn serve(&self, request: &Request<Vec<u8>>, store: Option<&Store>) -> Response<Vec<u8>> {
-        let path = percent_encoding::percent_decode_str(request.uri().path().trim_start_matches('/')).decode_utf8_lossy();
+        let path =
+            percent_encoding::percent_decode_str(request.uri().path().trim_start_matches('/')).decode_utf8_lossy();
         let answer = match path.split_once('/') {
-            Some(("pending", id)) => id
-                .parse::<u64>()
-                .ok()
-                .and_then(|id| lock(&self.pending).get(&id).map(|image| image.thumbnail.clone()))
+            Some(("pending", id)) => id.parse::<u64>().ok().and_then(|id| {
+                let pending = lock(&self.pending);
+                let pending = pending.get(&id)?;
+                let media_type = if pending.attachment.is_clip() { "audio/wav" } else { "image/png" };
+                Some((media_type, pending.preview.as_ref().clone()))
+            }),
+            Some(("thumb", sha256)) if is_sha256(sha256) => store
+                .and_then(|store| self.stored_thumbnail(store, sha256))
                 .map(|png| ("image/png", png.as_ref().clone())),
-            Some(("thumb", sha256)) if is_sha256(sha256) => {
-                store.and_then(|store| self.stored_thumbnail(store, sha256)).map(|png| ("image/png", png.as_ref().clone()))
+            Some(("full", sha256)) if is_sha256(sha256) => {
+                store.and_then(|store| std::fs::read(store.attachment_path(sha256)).ok()).and_then(|bytes| {
+                    let media_type =
+                        Format::sniff(&bytes).map(Format::media_type).or(is_wav(&bytes).then_some("audio/wav"));
+                    media_type.map(|media_type| (media_type, bytes))
+                })
             }
-            Some(("full", sha256)) if is_sha256(sha256) => store
-                .and_then(|store| std::fs::read(store.attachment_path(sha256)).ok())
-                .and_then(|bytes| Format::sniff(&bytes).map(|format| (format.media_type(), bytes))),
             _ => None,
         };
         let builder = Response::builder().header(header::CACHE_CONTROL, "no-store");
@@ -180,7 +240,7 @@ fn read_file(path: &Path) -> CommandResult<(String, Vec<u8>)> {
     let size = std::fs::metadata(path).map_err(|e| AppError::bad_input(format!("cannot read {name}: {e}")))?.len();
     if size > limit {
         return Err(AppError::bad_input(format!(
-            "{name} is {} MiB, more than the {} MiB an image may have",
+            "{name} is {} MiB, more than the {} MiB an attachment may have",
             size >> 20,
             limit >> 20
         )));
@@ -219,6 +279,19 @@ pub fn rgba_to_png(width: u32, height: u32, rgba: Vec<u8>) -> CommandResult<Vec<
         .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .map_err(|e| AppError::io(format!("could not encode the pasted image: {e}")))?;
     Ok(png)
+}
+
+/// Whether a dropped file is a sound file (decoded as a clip) rather than an image: by its first
+/// bytes (WAV, FLAC, MP3 with its ID3 tag or a frame header), or its name.
+fn is_sound(name: &str, bytes: &[u8]) -> bool {
+    let extension = Path::new(name).extension().map(|extension| extension.to_ascii_lowercase());
+    let named = extension.is_some_and(|extension| ["wav", "flac", "mp3"].iter().any(|known| extension == *known));
+    let mp3_frame = bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0;
+    is_wav(bytes) || bytes.starts_with(b"fLaC") || bytes.starts_with(b"ID3") || mp3_frame || named
+}
+
+fn is_wav(bytes: &[u8]) -> bool {
+    bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WAVE"
 }
 
 fn is_sha256(text: &str) -> bool {

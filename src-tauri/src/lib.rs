@@ -10,6 +10,7 @@ mod logging;
 pub mod models;
 pub mod startup;
 pub mod state;
+pub mod voice;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use tauri_plugin_opener::OpenerExt;
 use crate::images::Images;
 use crate::startup::Startup;
 use crate::state::{AppPaths, AppState};
+use crate::voice::Voice;
 
 /// How the app was started.
 #[derive(Debug, Default)]
@@ -34,46 +36,54 @@ pub struct Launch {
 
 /// The command handler of every command the window may call (see `src-tauri/build.rs`).
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
-    builder.manage(Arc::new(Images::default())).invoke_handler(tauri::generate_handler![
-        commands::app_state,
-        commands::save_settings,
-        commands::pick_model_file,
-        commands::load_model,
-        commands::engine_status,
-        commands::list_conversations,
-        commands::create_conversation,
-        commands::open_conversation,
-        commands::rename_conversation,
-        commands::set_pinned,
-        commands::set_system_prompt,
-        commands::delete_conversation,
-        commands::restore_conversation,
-        commands::search_messages,
-        commands::send_message,
-        commands::attach_images,
-        commands::pick_images,
-        commands::paste_image,
-        commands::discard_image,
-        commands::regenerate_reply,
-        commands::edit_message,
-        commands::stop_reply,
-        commands::switch_branch,
-        commands::sibling_ids,
-        commands::export_conversation,
-        commands::import_conversation,
-        commands::open_external,
-        commands::open_log,
-        commands::backup_conversations,
-        startup::startup_problem,
-        startup::recover_startup,
-        models::models_overview,
-        models::download_model,
-        models::pause_download,
-        models::cancel_download,
-        models::use_model,
-        models::delete_model,
-        models::import_model,
-    ])
+    builder.manage(Arc::new(Images::default())).manage(Arc::new(Voice::default())).invoke_handler(
+        tauri::generate_handler![
+            commands::app_state,
+            commands::save_settings,
+            commands::pick_model_file,
+            commands::load_model,
+            commands::engine_status,
+            commands::list_conversations,
+            commands::create_conversation,
+            commands::open_conversation,
+            commands::rename_conversation,
+            commands::set_pinned,
+            commands::set_system_prompt,
+            commands::delete_conversation,
+            commands::restore_conversation,
+            commands::search_messages,
+            commands::send_message,
+            commands::attach_images,
+            commands::pick_images,
+            commands::paste_image,
+            commands::discard_image,
+            commands::regenerate_reply,
+            commands::edit_message,
+            commands::stop_reply,
+            commands::switch_branch,
+            commands::sibling_ids,
+            commands::export_conversation,
+            commands::import_conversation,
+            commands::open_external,
+            commands::open_log,
+            commands::backup_conversations,
+            commands::audio_devices,
+            commands::start_recording,
+            commands::finish_recording,
+            commands::cancel_recording,
+            commands::speak_text,
+            commands::stop_speaking,
+            startup::startup_problem,
+            startup::recover_startup,
+            models::models_overview,
+            models::download_model,
+            models::pause_download,
+            models::cancel_download,
+            models::use_model,
+            models::delete_model,
+            models::import_model,
+        ],
+    )
 }
 
 /// Runs the app until its window closes.
@@ -92,7 +102,9 @@ pub fn run(launch: Launch) -> ExitCode {
             // Files are read and thumbnails made off the event loop's thread.
             tauri::async_runtime::spawn_blocking(move || {
                 let state = app.try_state::<AppState>();
-                responder.respond(app.state::<Arc<Images>>().serve(&request, state.as_ref().map(|state| state.chat.store())));
+                responder.respond(
+                    app.state::<Arc<Images>>().serve(&request, state.as_ref().map(|state| state.chat.store())),
+                );
             });
         })
         .menu(app_menu)
@@ -159,7 +171,9 @@ fn close_store<R: Runtime>(app: &AppHandle<R>) {
     match finished.recv_timeout(CLOSE_TIMEOUT) {
         Ok(Ok(())) => tracing::info!("the conversations were closed"),
         Ok(Err(error)) => tracing::warn!("the conversations could not be checkpointed on quit: {error}"),
-        Err(_) => tracing::warn!("closing the conversations took longer than {CLOSE_TIMEOUT:?}; left to SQLite's recovery"),
+        Err(_) => {
+            tracing::warn!("closing the conversations took longer than {CLOSE_TIMEOUT:?}; left to SQLite's recovery")
+        }
     }
 }
 

@@ -38,6 +38,7 @@ describe('Esc while an image is shown enlarged', () => {
       }),
       stopReply: vi.fn(async () => null),
       onMenu: vi.fn(async () => () => {}),
+      onSpeech: vi.fn(async () => () => {}),
       onDragDrop: vi.fn(async () => () => {}),
     } as unknown as Ipc;
     const stores = storesOver(ipc);
@@ -73,12 +74,13 @@ describe('a send refused because the model cannot see', () => {
       }),
       modelsOverview: vi.fn(async () => modelsOverview()),
       onMenu: vi.fn(async () => () => {}),
+      onSpeech: vi.fn(async () => () => {}),
       onDragDrop: vi.fn(async () => () => {}),
     } as unknown as Ipc;
     const stores = storesOver(ipc);
     shown = mount(App, { target: document.body, props: { stores } });
     await vi.waitFor(() => expect(stores.chat.conversation?.id).toBe(1));
-    stores.attachments.add({ images: [{ id: 4, name: 'cat.png', width: 1, height: 1, media_type: 'image/png' }], refused: [] });
+    stores.attachments.add({ images: [{ id: 4, name: 'cat.png', width: 1, height: 1, media_type: 'image/png' }], clips: [], refused: [] });
     await stores.chat.send('What is this?', [4]);
     flushSync();
     expect(document.querySelector('[data-testid=cannot-see]'), 'the window thought the model could see').toBeNull();

@@ -9,6 +9,7 @@ import { ChatStore } from './lib/stores/chat.svelte';
 import { ConversationsStore } from './lib/stores/conversations.svelte';
 import { ModelsStore } from './lib/stores/models.svelte';
 import { ToastStore } from './lib/stores/toasts.svelte';
+import { VoiceStore, voiceHooks } from './lib/stores/voice.svelte';
 import { applyTheme } from './lib/theme';
 
 const target = document.getElementById('app')!;
@@ -42,7 +43,8 @@ async function start(): Promise<void> {
     onFinished: () => void conversations.load().catch(() => {}),
     onImagesSent: (ids) => attachments.sent(ids),
   });
+  const voice = new VoiceStore(ipc, voiceHooks(toasts, attachments, chat));
   const app = new AppStore(ipc);
   const models = new ModelsStore(ipc);
-  mount(App, { target, props: { stores: { ipc, app, conversations, chat, models, toasts, attachments } } });
+  mount(App, { target, props: { stores: { ipc, app, conversations, chat, models, toasts, attachments, voice } } });
 }

@@ -10,5 +10,6 @@ mod images;
 mod invalid;
 mod models;
 mod startup;
+mod voice;
 
 pub use app::{TestApp, channel, test_model};

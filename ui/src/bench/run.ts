@@ -5,6 +5,7 @@ import { AttachmentsStore } from '../lib/stores/attachments.svelte';
 import { ChatStore } from '../lib/stores/chat.svelte';
 import { ConversationsStore } from '../lib/stores/conversations.svelte';
 import { ModelsStore } from '../lib/stores/models.svelte';
+import { VoiceStore } from '../lib/stores/voice.svelte';
 import { ToastStore } from '../lib/stores/toasts.svelte';
 import { conversation, entry, message } from '../lib/testing';
 import type { AppView, BranchMessage, ChatEvent, Message } from '../lib/types';
@@ -114,5 +115,6 @@ export function mountBench(target: HTMLElement): void {
   const app = new AppStore(ipc);
   const models = new ModelsStore(ipc);
   const attachments = new AttachmentsStore(ipc);
-  mount(Bench, { target, props: { stores: { ipc, app, conversations, chat, models, toasts, attachments } } });
+  const voice = new VoiceStore(ipc);
+  mount(Bench, { target, props: { stores: { ipc, app, conversations, chat, models, toasts, attachments, voice } } });
 }

@@ -9,6 +9,8 @@ import type { Attachment } from './types';
 
 /** The most images one message may carry (MAX_IMAGES in the chat crate). */
 export const MAX_IMAGES = 10;
+/** The most sound clips one message may carry (MAX_CLIPS in the chat crate). */
+export const MAX_CLIPS = 4;
 
 function attachmentUrl(path: string): string {
   return convertFileSrc(path, 'attachment');
@@ -16,6 +18,11 @@ function attachmentUrl(path: string): string {
 
 /** The thumbnail of an image attached to the next message. */
 export function pendingImageUrl(id: number): string {
+  return attachmentUrl(`pending/${id}`);
+}
+
+/** A sound clip attached to the next message, whole (WAV), for its player. */
+export function pendingClipUrl(id: number): string {
   return attachmentUrl(`pending/${id}`);
 }
 
@@ -27,6 +34,17 @@ export function thumbnailUrl(sha256: string): string {
 /** A stored image, whole. */
 export function fullImageUrl(sha256: string): string {
   return attachmentUrl(`full/${sha256}`);
+}
+
+/** A stored sound clip, whole (WAV). */
+export function clipUrl(sha256: string): string {
+  return attachmentUrl(`full/${sha256}`);
+}
+
+/** A clip's length as the player shows it: `0:07`, `1:05`. */
+export function clipDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
 }
 
 /** Whether a message's attachment is an image (the others, audio, are not shown as pictures). */

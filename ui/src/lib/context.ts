@@ -7,6 +7,7 @@ import type { ChatStore } from './stores/chat.svelte';
 import type { ConversationsStore } from './stores/conversations.svelte';
 import type { ModelsStore } from './stores/models.svelte';
 import type { ToastStore } from './stores/toasts.svelte';
+import type { VoiceStore } from './stores/voice.svelte';
 
 export interface Stores {
   ipc: Ipc;
@@ -16,6 +17,7 @@ export interface Stores {
   models: ModelsStore;
   toasts: ToastStore;
   attachments: AttachmentsStore;
+  voice: VoiceStore;
 }
 
 const KEY = Symbol('stores');

@@ -95,7 +95,7 @@ describe('the IPC module', () => {
     const calls: [string, unknown][] = [];
     mockIPC((cmd, args) => {
       calls.push([cmd, args]);
-      return cmd === 'paste_image' ? null : { images: [], refused: [] };
+      return cmd === 'paste_image' ? null : { images: [], clips: [], refused: [] };
     });
     await ipc.attachImages(['/home/me/cat.png', '/home/me/dog.jpg']);
     await ipc.pickImages();

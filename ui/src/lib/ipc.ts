@@ -6,6 +6,7 @@ import { getCurrentWebview, type DragDropEvent } from '@tauri-apps/api/webview';
 import type {
   AppView,
   Attached,
+  AudioDevices,
   BackupDone,
   BranchMessage,
   ChatEvent,
@@ -23,9 +24,12 @@ import type {
   OpenConversation,
   PendingImage,
   Progress,
+  RecordedClip,
+  RecordingProgress,
   Recovery,
   SearchHit,
   Settings,
+  SpeechState,
   StartupProblem,
 } from './types';
 
@@ -38,6 +42,9 @@ const ERROR_CODES: Record<ErrorCode, true> = {
   no_model: true,
   cannot_see: true,
   cannot_hear: true,
+  microphone: true,
+  nothing_recorded: true,
+  speech: true,
   engine: true,
   store: true,
   io: true,
@@ -144,17 +151,43 @@ export const ipc = {
   searchMessages: (query: string, limit: number) =>
     call<SearchHit[]>('search_messages', { query, limit }),
 
-  /** Sends `text` with the attached images `images` (PendingImage ids, in order); `text` may be empty with images. */
-  sendMessage: (conversationId: number, text: string, images: number[], onEvent: (e: ChatEvent) => void) =>
-    stream('send_message', { conversationId, text, images }, onEvent),
+  /**
+   * Sends `text` with the attached images and clips `images` (their ids, in order); `text` may be
+   * empty with attachments. The reply is read aloud when `speak` is true (conversation mode), or
+   * when it is null and spoken replies are on.
+   */
+  sendMessage: (
+    conversationId: number,
+    text: string,
+    images: number[],
+    onEvent: (e: ChatEvent) => void,
+    speak: boolean | null = null,
+  ) => stream('send_message', { conversationId, text, images, speak }, onEvent),
   /** Attaches the image files at `paths` (absolute, at most 10: a native drop). */
   attachImages: (paths: string[]) => call<Attached>('attach_images', { paths }),
   /** Attaches the images chosen in the native file dialog. */
   pickImages: () => call<Attached>('pick_images'),
   /** Attaches the image on the system clipboard, read natively; null when it holds none. */
   pasteImage: () => call<PendingImage | null>('paste_image'),
-  /** Forgets an attached image (removed before sending). */
+  /** Forgets an attached image or clip (removed before sending). */
   discardImage: (id: number) => call<null>('discard_image', { id }),
+
+  /** The microphones and speakers the system has. */
+  audioDevices: () => call<AudioDevices>('audio_devices'),
+  /** Starts recording a question (push-to-talk pressed); progress every 50 ms until it is finished or cancelled. */
+  startRecording: (onProgress: (progress: RecordingProgress) => void) =>
+    call<null>('start_recording', { onProgress: new Channel<RecordingProgress>(onProgress) }),
+  /** Ends the recording and attaches its clip to the next message. */
+  finishRecording: () => call<RecordedClip>('finish_recording'),
+  /** Ends the recording and throws it away. */
+  cancelRecording: () => call<null>('cancel_recording'),
+  /** Reads a reply (Markdown) aloud, in place of anything being read. */
+  speakText: (text: string) => call<null>('speak_text', { text }),
+  /** Silences speech at once. */
+  stopSpeaking: () => call<null>('stop_speaking'),
+  /** Listens to what the speaker does; resolves to a function that stops listening. */
+  onSpeech: (handler: (state: SpeechState) => void): Promise<UnlistenFn> =>
+    listen<SpeechState>('speech', (event) => handler(event.payload)),
   regenerateReply: (messageId: number, onEvent: (e: ChatEvent) => void) =>
     stream('regenerate_reply', { messageId }, onEvent),
   editMessage: (messageId: number, text: string, onEvent: (e: ChatEvent) => void) =>
@@ -225,6 +258,12 @@ export const COMMANDS = [
   'open_external',
   'open_log',
   'backup_conversations',
+  'audio_devices',
+  'start_recording',
+  'finish_recording',
+  'cancel_recording',
+  'speak_text',
+  'stop_speaking',
   'startup_problem',
   'recover_startup',
   'models_overview',

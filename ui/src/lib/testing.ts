@@ -7,6 +7,7 @@ import { ChatStore } from './stores/chat.svelte';
 import { ConversationsStore } from './stores/conversations.svelte';
 import { ModelsStore } from './stores/models.svelte';
 import { ToastStore } from './stores/toasts.svelte';
+import { VoiceStore, voiceHooks } from './stores/voice.svelte';
 import type {
   AppView,
   BranchMessage,
@@ -82,6 +83,9 @@ export function settings(fields: Partial<Settings> = {}): Settings {
     image_tokens: 560,
     data_dir: null,
     hf_token: null,
+    microphone: null,
+    push_to_talk_key: 'Ctrl+Space',
+    spoken_replies: false,
     ...fields,
   };
 }
@@ -229,7 +233,8 @@ export function storesOver(ipc: Ipc): Stores {
     onError: (error) => toasts.error(error),
   });
   const chat = new ChatStore(ipc, { onError: (error) => toasts.error(error), onImagesSent: (ids) => attachments.sent(ids) });
-  return { ipc, app: new AppStore(ipc), conversations: new ConversationsStore(ipc), chat, models: new ModelsStore(ipc), toasts, attachments };
+  const voice = new VoiceStore(ipc, voiceHooks(toasts, attachments, chat));
+  return { ipc, app: new AppStore(ipc), conversations: new ConversationsStore(ipc), chat, models: new ModelsStore(ipc), toasts, attachments, voice };
 }
 
 /** A ResizeObserver that observes nothing: jsdom has none, and lays nothing out anyway. */

@@ -6,7 +6,7 @@
 #![deny(missing_docs)]
 
 pub use presets::{Preset, builtin_presets};
-pub use settings::{Settings, SettingsError, SettingsNotice, Theme, first_free_path};
+pub use settings::{DEFAULT_PUSH_TO_TALK_KEY, Settings, SettingsError, SettingsNotice, Theme, first_free_path};
 
 mod presets;
 mod settings;

@@ -56,7 +56,18 @@ pub struct Settings {
     pub data_dir: Option<PathBuf>,
     /// A Hugging Face access token, for downloads from gated repositories.
     pub hf_token: Option<String>,
+    /// The microphone to record from, by its device id (unset: the system's default input).
+    pub microphone: Option<String>,
+    /// The key held to talk: modifiers and a key code joined by `+`, as `KeyboardEvent.code`
+    /// names keys (`Ctrl+Space`, `Alt+KeyM`, `F9`). It needs a modifier unless it is a function
+    /// key, so that holding it never types.
+    pub push_to_talk_key: String,
+    /// Replies are read aloud as they stream.
+    pub spoken_replies: bool,
 }
+
+/// The push-to-talk key a new install gets.
+pub const DEFAULT_PUSH_TO_TALK_KEY: &str = "Ctrl+Space";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -72,6 +83,9 @@ impl Default for Settings {
             image_tokens: DEFAULT_IMAGE_TOKENS,
             data_dir: None,
             hf_token: None,
+            microphone: None,
+            push_to_talk_key: DEFAULT_PUSH_TO_TALK_KEY.into(),
+            spoken_replies: false,
         }
     }
 }
@@ -87,6 +101,32 @@ pub struct SettingsNotice {
     pub reason: String,
     /// Where the old file is kept.
     pub old_file: PathBuf,
+}
+
+/// Checks a push-to-talk key: `[Ctrl+][Alt+][Shift+][Meta+]CODE`, each modifier at most once,
+/// with a modifier other than Shift unless CODE is a function key (F1 to F24), so that holding
+/// it never types a character.
+fn check_push_to_talk_key(key: &str) -> Result<(), String> {
+    let mut parts: Vec<&str> = key.split('+').collect();
+    let code = parts.pop().unwrap_or_default();
+    let mut seen = Vec::new();
+    for modifier in &parts {
+        if !["Ctrl", "Alt", "Shift", "Meta"].contains(modifier) || seen.contains(modifier) {
+            return Err(format!("the push-to-talk key {key:?} has an unknown or repeated modifier {modifier:?}"));
+        }
+        seen.push(*modifier);
+    }
+    let is_code = !code.is_empty() && code.len() <= 32 && code.chars().all(|c| c.is_ascii_alphanumeric());
+    if !is_code || ["Control", "Alt", "Shift", "Meta"].iter().any(|name| code.starts_with(name)) {
+        return Err(format!("the push-to-talk key {key:?} needs a key after its modifiers"));
+    }
+    let function_key = code.strip_prefix('F').and_then(|n| n.parse::<u8>().ok()).is_some_and(|n| (1..=24).contains(&n));
+    if !function_key && !seen.iter().any(|modifier| *modifier != "Shift") {
+        return Err(format!(
+            "the push-to-talk key {key:?} would type while held; add Ctrl, Alt or Meta, or use a function key"
+        ));
+    }
+    Ok(())
 }
 
 /// The first of `candidate(1)`, `candidate(2)`, ... that names nothing on disk: where to set a
@@ -215,7 +255,10 @@ impl Settings {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return (Settings::default(), None),
             Err(error) => {
                 let reason = format!("the settings file could not be read ({error})");
-                return (Settings::default(), Some(SettingsNotice { reset: Vec::new(), reason, old_file: path.into() }));
+                return (
+                    Settings::default(),
+                    Some(SettingsNotice { reset: Vec::new(), reason, old_file: path.into() }),
+                );
             }
         };
         let parsed = match std::str::from_utf8(&bytes) {
@@ -318,7 +361,12 @@ impl Settings {
         {
             return invalid(format!("the data folder must be an absolute path, got {}", dir.display()));
         }
-        Ok(())
+        if let Some(microphone) = &self.microphone
+            && (microphone.is_empty() || microphone.len() > 512)
+        {
+            return invalid("a microphone is named by its device id of 1 to 512 characters".into());
+        }
+        check_push_to_talk_key(&self.push_to_talk_key).map_err(SettingsError::Invalid)
     }
 
     /// Validates and writes the settings: to a temporary file first, then renamed over the old
@@ -379,12 +427,36 @@ mod tests {
             preset_id: "custom-1".into(),
             sampling: SamplingParams { temperature: Some(0.3), ..Default::default() },
             context_size: Some(4096),
+            microphone: Some("alsa:headset".into()),
+            push_to_talk_key: "Alt+KeyM".into(),
+            spoken_replies: true,
             ..Default::default()
         };
         settings.save(&path).unwrap();
         assert_eq!(Settings::load(&path), (settings.clone(), None));
         assert_eq!(settings.system_prompt().as_deref(), Some("Arr."));
         assert!(!path.with_extension("json.tmp").exists());
+    }
+
+    #[test]
+    fn a_push_to_talk_key_that_would_type_while_held_is_refused() {
+        for good in ["Ctrl+Space", "Alt+KeyM", "Ctrl+Shift+KeyT", "Meta+Space", "F9", "Shift+F2"] {
+            assert_eq!(check_push_to_talk_key(good), Ok(()), "{good}");
+        }
+        for (bad, why) in [
+            ("Space", "would type while held"),
+            ("Shift+KeyA", "would type while held"),
+            ("F25", "would type while held"),
+            ("Ctrl+", "needs a key"),
+            ("Ctrl+ControlLeft", "needs a key"),
+            ("Hyper+KeyA", "unknown or repeated modifier"),
+            ("Ctrl+Ctrl+KeyA", "unknown or repeated modifier"),
+        ] {
+            let error = check_push_to_talk_key(bad).unwrap_err();
+            assert!(error.contains(why), "{bad}: {error}");
+        }
+        let settings = Settings { push_to_talk_key: "KeyQ".into(), ..Default::default() };
+        assert!(settings.validate().is_err());
     }
 
     /// Loads `text` as the settings file in a fresh folder: the settings, the notice, the folder.
@@ -402,13 +474,20 @@ mod tests {
         let (settings, notice, dir) = load_file(text);
         assert_eq!(settings.theme, Theme::Dark, "the theme is kept");
         assert_eq!(settings.model.unwrap().model, PathBuf::from("/m/a.gguf"), "the model is kept");
-        assert_eq!((settings.context_size, settings.sampling.temperature, settings.sampling.top_p), (None, Some(0.3), None));
+        assert_eq!(
+            (settings.context_size, settings.sampling.temperature, settings.sampling.top_p),
+            (None, Some(0.3), None)
+        );
         let notice = notice.expect("the window is told");
         assert_eq!(notice.reset, ["context_size", "sampling.top_p"]);
         assert_eq!(notice.old_file, dir.path().join("settings.before-reset.json"));
         assert_eq!(std::fs::read(&notice.old_file).unwrap(), text, "the old file is kept byte for byte");
         let (again, said) = Settings::load(&dir.path().join("settings.json"));
-        assert_eq!((again.theme, said), (Theme::Dark, None), "the repaired file was saved: the next start says nothing");
+        assert_eq!(
+            (again.theme, said),
+            (Theme::Dark, None),
+            "the repaired file was saved: the next start says nothing"
+        );
     }
 
     #[test]
@@ -450,7 +529,10 @@ mod tests {
         std::fs::write(&path, r#"{"theme": "purple"}"#).unwrap();
         let notice = Settings::load(&path).1.unwrap();
         assert_eq!(notice.old_file, dir.path().join("settings.before-reset-2.json"));
-        assert_eq!(std::fs::read_to_string(dir.path().join("settings.before-reset.json")).unwrap(), r#"{"threads": 0}"#);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("settings.before-reset.json")).unwrap(),
+            r#"{"threads": 0}"#
+        );
     }
 
     #[test]

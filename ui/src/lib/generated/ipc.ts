@@ -33,13 +33,17 @@ export type AppView = { version: string, settings: Settings, builtin_presets: Ar
   settings_notice: SettingsNotice | null, };
 
 /**
- * What attaching a set of files gave: the images, and why the others were refused.
+ * What attaching a set of files gave: the images and clips, and why the others were refused.
  */
 export type Attached = {
   /**
    * The images now attached.
    */
   images: Array<PendingImage>,
+  /**
+   * The sound clips now attached.
+   */
+  clips: Array<PendingClip>,
   /**
    * One message per file refused, naming it.
    */
@@ -89,6 +93,21 @@ export type Attachment = {
    * When it was added.
    */
   created_at: number, };
+
+/**
+ * An input or output device as the system names it.
+ */
+export type AudioDevice = {
+  /**
+   * Stable across runs; what Settings keeps.
+   */
+  id: string, name: string, is_default: boolean, };
+
+/**
+ * The system's sound devices. A host that cannot be reached gives empty lists, not an error:
+ * a machine without sound hardware is an ordinary case.
+ */
+export type AudioDevices = { inputs: Array<AudioDevice>, outputs: Array<AudioDevice>, };
 
 /**
  * What a backup wrote, for the window to say.
@@ -320,7 +339,7 @@ export type EngineStatus = {
  * The classes of failure the UI tells apart. `ui/src/lib/errors.ts` has one row for each, and
  * its check fails until a new one has its row.
  */
-export type ErrorCode = "bad_input" | "not_found" | "busy" | "no_model" | "cannot_see" | "cannot_hear" | "engine" | "out_of_memory" | "unsupported_architecture" | "projector_mismatch" | "gpu_lost" | "store" | "io" | "download" | "unauthorized" | "no_space" | "network" | "hash_mismatch" | "cancelled";
+export type ErrorCode = "bad_input" | "not_found" | "busy" | "no_model" | "cannot_see" | "cannot_hear" | "microphone" | "nothing_recorded" | "speech" | "engine" | "out_of_memory" | "unsupported_architecture" | "projector_mismatch" | "gpu_lost" | "store" | "io" | "download" | "unauthorized" | "no_space" | "network" | "hash_mismatch" | "cancelled";
 
 /**
  * Export formats.
@@ -761,6 +780,23 @@ export type PartialDownload = {
   with_mmproj: boolean | null, };
 
 /**
+ * A sound clip attached to the next message (a dropped sound file, or a recording).
+ */
+export type PendingClip = {
+  /**
+   * Names it in `send_message` and `discard_image`.
+   */
+  id: number,
+  /**
+   * The file's name (`recording.wav` for a recording).
+   */
+  name: string | null,
+  /**
+   * Its length in milliseconds, as the model hears it.
+   */
+  duration_ms: number, };
+
+/**
  * An image attached to the next message, as the window shows it.
  */
 export type PendingImage = {
@@ -894,6 +930,45 @@ export type Recommendation = {
  * The recommended model for each use.
  */
 export type Recommendations = { text: Recommendation, vision: Recommendation, voice: Recommendation, };
+
+/**
+ * A finished recording, attached to the next message.
+ */
+export type RecordedClip = {
+  /**
+   * The clip, as attached.
+   */
+  clip: PendingClip,
+  /**
+   * Why it ended before it was released, in words; none when it was released.
+   */
+  note: string | null, };
+
+/**
+ * How a recording goes, sent every 50 ms while it lasts.
+ */
+export type RecordingProgress = {
+  /**
+   * Sound recorded so far, in milliseconds.
+   */
+  recorded_ms: number,
+  /**
+   * Loudness of the latest sound, 0 (silence) to 1 (full scale).
+   */
+  level: number,
+  /**
+   * The 30 s limit is less than 5 s away.
+   */
+  ending_soon: boolean,
+  /**
+   * Recording stopped on its own (the limit, or the device went away): finishing sends
+   * what was recorded.
+   */
+  stopped: boolean,
+  /**
+   * The speaker has paused after speaking (conversation mode finishes the turn on it).
+   */
+  speech_ended: boolean, };
 
 /**
  * A way out of a [`StartupProblem`].
@@ -1094,7 +1169,21 @@ export type Settings = {
   /**
    * A Hugging Face access token, for downloads from gated repositories.
    */
-  hf_token: string | null, };
+  hf_token: string | null,
+  /**
+   * The microphone to record from, by its device id (unset: the system's default input).
+   */
+  microphone: string | null,
+  /**
+   * The key held to talk: modifiers and a key code joined by `+`, as `KeyboardEvent.code`
+   * names keys (`Ctrl+Space`, `Alt+KeyM`, `F9`). It needs a modifier unless it is a function
+   * key, so that holding it never types.
+   */
+  push_to_talk_key: string,
+  /**
+   * Replies are read aloud as they stream.
+   */
+  spoken_replies: boolean, };
 
 /**
  * What loading the settings file had to repair, for the window to say once.
@@ -1119,6 +1208,15 @@ export type SettingsNotice = {
  * Where an installed model came from.
  */
 export type Source = "catalog" | "copied" | "linked";
+
+/**
+ * What the speaker is doing, as the window shows it.
+ */
+export type SpeechState = { "state": "speaking" } | { "state": "quiet" } | { "state": "failed",
+  /**
+   * Why, in words.
+   */
+  message: string, };
 
 /**
  * Why the conversations could not be opened, as the recovery screen shows it.

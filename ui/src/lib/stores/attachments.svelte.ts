@@ -1,14 +1,14 @@
-// The images attached to the next message, the drop target while files are dragged over the
-// window, and the image shown enlarged.
+// The images and sound clips attached to the next message, the drop target while files are
+// dragged over the window, and the image shown enlarged.
 //
-// The shell holds the attached images (it read and checked them); the window keeps their ids in
-// the order they came and shows their thumbnails. They stay attached, across conversations, until
+// The shell holds the attached images and clips (it read and checked them, or recorded them);
+// the window keeps their ids in the order they came and shows their thumbnails and players. They stay attached, across conversations, until
 // they are removed or a message carrying them is stored (the shell says so with `started`).
 import type { DragDropEvent } from '@tauri-apps/api/webview';
-import { MAX_IMAGES } from '../attachments';
+import { MAX_CLIPS, MAX_IMAGES } from '../attachments';
 import { t } from '../i18n';
 import { AppError, type Ipc } from '../ipc';
-import type { Attached, Attachment, PendingImage } from '../types';
+import type { Attached, Attachment, PendingClip, PendingImage } from '../types';
 
 type AttachmentsIpc = Pick<Ipc, 'attachImages' | 'pickImages' | 'pasteImage' | 'discardImage'>;
 
@@ -28,6 +28,8 @@ export interface ViewedImage {
 export class AttachmentsStore {
   /** The images attached to the next message, in order. */
   images = $state<PendingImage[]>([]);
+  /** The sound clips attached to the next message (dropped files and recordings), in order. */
+  clips = $state<PendingClip[]>([]);
   /** Files are being dragged over the window. */
   dragging = $state(false);
   viewing = $state.raw<ViewedImage | null>(null);
@@ -39,13 +41,22 @@ export class AttachmentsStore {
     this.hooks = hooks;
   }
 
-  /** The ids to send, in order. */
+  /** The ids to send, in order: the images, then the clips. */
   get ids(): number[] {
-    return this.images.map((image) => image.id);
+    return [...this.images.map((image) => image.id), ...this.clips.map((clip) => clip.id)];
   }
 
   get full(): boolean {
     return this.images.length >= MAX_IMAGES;
+  }
+
+  get clipsFull(): boolean {
+    return this.clips.length >= MAX_CLIPS;
+  }
+
+  /** Attaches a recording the shell made (it already holds it). */
+  addClip(clip: PendingClip): void {
+    this.add({ images: [], clips: [clip], refused: [] });
   }
 
   /**
@@ -56,10 +67,20 @@ export class AttachmentsStore {
     const room = Math.max(0, MAX_IMAGES - this.images.length);
     const extra = attached.images.slice(room);
     this.images = [...this.images, ...attached.images.slice(0, room)];
+    const clipRoom = Math.max(0, MAX_CLIPS - this.clips.length);
+    const extraClips = attached.clips.slice(clipRoom);
+    this.clips = [...this.clips, ...attached.clips.slice(0, clipRoom)];
     if (attached.refused.length) this.hooks.onRefused?.(t('attach.notAttached'), attached.refused.join('; '));
     if (extra.length) {
       for (const image of extra) void this.discard(image.id);
       this.tooMany(extra.length);
+    }
+    if (extraClips.length) {
+      for (const clip of extraClips) void this.discard(clip.id);
+      this.hooks.onRefused?.(
+        t('attach.notAttached'),
+        t('attach.tooManyClips', { max: MAX_CLIPS, count: extraClips.length }),
+      );
     }
   }
 
@@ -81,19 +102,21 @@ export class AttachmentsStore {
     if (this.full) return this.tooMany(1);
     await this.run(async () => {
       const image = await this.ipc.pasteImage();
-      return { images: image ? [image] : [], refused: [] };
+      return { images: image ? [image] : [], clips: [], refused: [] };
     });
   }
 
-  /** Removes an image before sending. */
+  /** Removes an image or clip before sending. */
   async remove(id: number): Promise<void> {
     this.images = this.images.filter((image) => image.id !== id);
+    this.clips = this.clips.filter((clip) => clip.id !== id);
     await this.discard(id);
   }
 
   /** A message carrying `ids` was stored: the shell no longer holds them. */
   sent(ids: number[]): void {
     this.images = this.images.filter((image) => !ids.includes(image.id));
+    this.clips = this.clips.filter((clip) => !ids.includes(clip.id));
   }
 
   /** Follows a native drag: the drop target while files are over the window, attached on drop. */

@@ -10,7 +10,7 @@ function pending(id: number, name: string | null = `image-${id}.png`): PendingIm
 }
 
 function attached(images: PendingImage[], refused: string[] = []): Attached {
-  return { images, refused };
+  return { images, clips: [], refused };
 }
 
 /** The store wired to toasts as main.ts wires it, over a shell that attaches what it is given. */

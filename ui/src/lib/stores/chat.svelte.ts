@@ -193,14 +193,15 @@ export class ChatStore {
   }
 
   /**
-   * Sends `text` with the attached images `images` (their ids, in order; `text` may then be
-   * empty). They stay attached until `started` says the message is stored.
+   * Sends `text` with the attached images and clips `images` (their ids, in order; `text` may
+   * then be empty). They stay attached until `started` says the message is stored. `speak`: see
+   * `Ipc.sendMessage`.
    */
-  send(text: string, images: number[] = []): Promise<Message | null> {
+  send(text: string, images: number[] = [], speak: boolean | null = null): Promise<Message | null> {
     const conversation = this.conversation;
     if (!conversation) return Promise.resolve(null);
     return this.run(conversation.id, { kind: 'send', images }, (onEvent) =>
-      this.ipc.sendMessage(conversation.id, text, images, onEvent),
+      this.ipc.sendMessage(conversation.id, text, images, onEvent, speak),
     );
   }
 

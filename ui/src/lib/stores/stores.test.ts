@@ -274,11 +274,11 @@ describe('the streaming reply', () => {
       return new Promise(() => {});
     });
     const attachments = new AttachmentsStore(ipc);
-    attachments.add({ images: [pendingImage(4), pendingImage(2)], refused: [] });
+    attachments.add({ images: [pendingImage(4), pendingImage(2)], clips: [], refused: [] });
     const chat = new ChatStore(ipc, { onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
     await chat.open(1);
     void chat.send('', attachments.ids);
-    expect(ipc.sendMessage, 'no text is needed beside images').toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function));
+    expect(ipc.sendMessage, 'no text is needed beside images').toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null);
     expect(attachments.ids, 'still shown until the shell has stored the message').toEqual([4, 2]);
 
     const stored = [attachment(4, user.id, 'cat.png'), attachment(2, user.id, null)];
@@ -292,7 +292,7 @@ describe('the streaming reply', () => {
       throw { code: 'cannot_see', message: 'gemma-3-1b-it cannot see images: switch to a vision model' };
     });
     const attachments = new AttachmentsStore(ipc);
-    attachments.add({ images: [pendingImage(1)], refused: [] });
+    attachments.add({ images: [pendingImage(1)], clips: [], refused: [] });
     const onError = vi.fn();
     const chat = new ChatStore(ipc, { onError, onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
     await chat.open(1);

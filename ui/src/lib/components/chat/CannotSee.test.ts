@@ -52,7 +52,7 @@ async function composer(engine: EngineStatus, overview: ModelsOverview) {
   shown = component;
   flushSync();
   const attach = () => {
-    stores.attachments.add({ images: [pendingImage(3, { name: 'harbour.jpg', media_type: 'image/jpeg' })], refused: [] });
+    stores.attachments.add({ images: [pendingImage(3, { name: 'harbour.jpg', media_type: 'image/jpeg' })], clips: [], refused: [] });
     flushSync();
   };
   return { ipc, stores, attach, component: component as unknown as { offerVision: () => boolean } };

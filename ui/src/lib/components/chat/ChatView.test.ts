@@ -36,7 +36,7 @@ async function chatView() {
   const question = { ...entry(message(1, { role: 'user', content: 'Where is this?' })), attachments: [photo, clip] };
   const ipc = {
     openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [question] })),
-    attachImages: vi.fn(async () => ({ images: [{ id: 5, name: 'cat.png', width: 1, height: 1, media_type: 'image/png' }], refused: [] })),
+    attachImages: vi.fn(async () => ({ images: [{ id: 5, name: 'cat.png', width: 1, height: 1, media_type: 'image/png' }], clips: [], refused: [] })),
     onDragDrop: vi.fn(async (handler: (event: DragDropEvent) => void) => {
       dropped = handler;
       return unlisten;

@@ -3,7 +3,8 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { conversation, pendingImage, storesOver } from '../../testing';
+import { appView, conversation, pendingImage, storesOver } from '../../testing';
+import type { RecordingProgress } from '../../types';
 import Composer from './Composer.svelte';
 
 let shown: Record<string, unknown> | null = null;
@@ -43,7 +44,7 @@ function paste(target: HTMLElement, text: string): ClipboardEvent {
 describe('the composer with images', () => {
   it('shows each attached image with a button that removes it', async () => {
     const { attachments, get, ipc } = await composer();
-    attachments.add({ images: [pendingImage(1, { name: 'cat.png' }), pendingImage(2, { name: null })], refused: [] });
+    attachments.add({ images: [pendingImage(1, { name: 'cat.png' }), pendingImage(2, { name: null })], clips: [], refused: [] });
     flushSync();
     const shownImages = [...document.querySelectorAll<HTMLElement>('[data-testid=composer-image]')];
     expect(shownImages.map((li) => li.querySelector('img')?.alt)).toEqual(['cat.png', 'Pasted image']);
@@ -61,12 +62,12 @@ describe('the composer with images', () => {
     const { attachments, get, ipc } = await composer();
     const send = get<HTMLButtonElement>('send-button')!;
     expect(send.disabled, 'nothing to send yet').toBe(true);
-    attachments.add({ images: [pendingImage(4, { name: 'a.png' }), pendingImage(2, { name: 'b.png' })], refused: [] });
+    attachments.add({ images: [pendingImage(4, { name: 'a.png' }), pendingImage(2, { name: 'b.png' })], clips: [], refused: [] });
     flushSync();
     expect(send.disabled, 'images alone make a message').toBe(false);
     get('composer')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
     flushSync();
-    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function));
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null);
     expect(document.querySelectorAll('[data-testid=composer-image]'), 'still there until started').toHaveLength(2);
     expect(document.querySelector('[data-testid=remove-image]'), 'removing one now would not unsend it').toBeNull();
   });
@@ -79,5 +80,70 @@ describe('the composer with images', () => {
     expect(paste(textarea, '').defaultPrevented).toBe(true);
     expect(ipc.pasteImage).toHaveBeenCalledOnce();
     await vi.waitFor(() => expect(attachments.ids).toEqual([9]));
+  });
+});
+
+describe('push-to-talk in the composer', () => {
+  /** The composer over a shell that records on request and whose replies never start. */
+  async function talking() {
+    let report: (progress: RecordingProgress) => void = () => {};
+    const ipc = {
+      appState: vi.fn(async () => appView()),
+      openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [] })),
+      sendMessage: vi.fn(() => new Promise(() => {})),
+      startRecording: vi.fn(async (onProgress: (progress: RecordingProgress) => void) => {
+        report = onProgress;
+        return null;
+      }),
+      finishRecording: vi.fn(async () => ({ clip: { id: 5, name: 'recording.wav', duration_ms: 2300 }, note: null })),
+      cancelRecording: vi.fn(async () => null),
+      discardImage: vi.fn(async () => null),
+    } as unknown as Ipc;
+    const stores = storesOver(ipc);
+    await stores.app.load();
+    await stores.chat.open(1);
+    shown = mount(Composer, { target: document.body, context: storesContext(stores) });
+    flushSync();
+    const get = <T extends HTMLElement>(testid: string) => document.querySelector<T>(`[data-testid=${testid}]`);
+    const progress = (level: number) => {
+      report({ recorded_ms: 1500, level, ending_soon: false, stopped: false, speech_ended: false });
+      flushSync();
+    };
+    return { ipc, stores, get, progress };
+  }
+
+  const key = (type: 'keydown' | 'keyup', code: string, ctrlKey: boolean) =>
+    window.dispatchEvent(new KeyboardEvent(type, { code, key: code === 'Space' ? ' ' : code, ctrlKey, bubbles: true, cancelable: true }));
+
+  it('records while the shortcut is held, shows the meter, and sends the clip with the typed text on release', async () => {
+    const { ipc, get, progress } = await talking();
+    const textarea = get<HTMLTextAreaElement>('composer')!;
+    textarea.value = 'What did I say?';
+    textarea.dispatchEvent(new Event('input', { bubbles: true }));
+    key('keydown', 'Space', true);
+    await vi.waitFor(() => expect(ipc.startRecording).toHaveBeenCalledTimes(1));
+    flushSync();
+    progress(0.8);
+    expect(get('recording')?.dataset.level).toBe('0.80');
+    expect(get('recording-time')?.textContent).toContain('1.5 s');
+    key('keyup', 'Space', false);
+    await vi.waitFor(() => expect(ipc.finishRecording).toHaveBeenCalledTimes(1));
+    await vi.waitFor(() => expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What did I say?', [5], expect.any(Function), null));
+  });
+
+  it('ignores the key without its modifier (typing a space) and cancels on Esc', async () => {
+    const { ipc, get } = await talking();
+    key('keydown', 'Space', false);
+    expect(ipc.startRecording).not.toHaveBeenCalled();
+    get<HTMLButtonElement>('talk-button')!.dispatchEvent(new PointerEvent('pointerdown', { bubbles: true }));
+    await vi.waitFor(() => expect(ipc.startRecording).toHaveBeenCalledTimes(1));
+    flushSync();
+    expect(get('recording')).not.toBeNull();
+    window.dispatchEvent(new KeyboardEvent('keydown', { key: 'Escape', code: 'Escape', bubbles: true }));
+    await vi.waitFor(() => expect(ipc.cancelRecording).toHaveBeenCalledTimes(1));
+    flushSync();
+    expect(get('recording')).toBeNull();
+    expect(ipc.finishRecording).not.toHaveBeenCalled();
+    expect(ipc.sendMessage).not.toHaveBeenCalled();
   });
 });

@@ -46,7 +46,7 @@ async function composer({ open = true } = {}) {
   flushSync();
   let attached = 0;
   const attach = (count: number) => {
-    stores.attachments.add({ images: Array.from({ length: count }, () => pendingImage(++attached)), refused: [] });
+    stores.attachments.add({ images: Array.from({ length: count }, () => pendingImage(++attached)), clips: [], refused: [] });
     flushSync();
   };
   return { ipc, stores, attach };
