@@ -204,7 +204,13 @@ impl Images {
             }
             _ => None,
         };
-        let builder = Response::builder().header(header::CACHE_CONTROL, "no-store");
+        let mut builder = Response::builder().header(header::CACHE_CONTROL, "no-store");
+        // The window fetches clips to play them (WebKitGTK's player cannot read this scheme),
+        // and its own origin is another scheme's: it alone may read the answer.
+        if let Some(origin) = request.headers().get(header::ORIGIN).filter(|origin| is_window_origin(origin.as_bytes()))
+        {
+            builder = builder.header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        }
         match answer {
             Some((media_type, body)) => builder.header(header::CONTENT_TYPE, media_type).body(body),
             None => builder.status(StatusCode::NOT_FOUND).body(Vec::new()),
@@ -290,6 +296,12 @@ fn is_sound(name: &str, bytes: &[u8]) -> bool {
     is_wav(bytes) || bytes.starts_with(b"fLaC") || bytes.starts_with(b"ID3") || mp3_frame || named
 }
 
+/// The origins the app's own window has (`tauri://localhost` on Linux and macOS,
+/// `http://tauri.localhost` on Windows).
+fn is_window_origin(origin: &[u8]) -> bool {
+    [b"tauri://localhost".as_slice(), b"http://tauri.localhost", b"https://tauri.localhost"].contains(&origin)
+}
+
 fn is_wav(bytes: &[u8]) -> bool {
     bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WAVE"
 }
@@ -300,4 +312,35 @@ fn is_sha256(text: &str) -> bool {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_window_may_read_what_the_protocol_serves() {
+        let images = Images::default();
+        let allowed = |origin: &str| {
+            let request = Request::builder()
+                .uri("attachment://localhost/pending/1")
+                .header(header::ORIGIN, origin)
+                .body(Vec::new());
+            let answer = images.serve(&request.unwrap(), None);
+            answer.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).map(|value| value.as_bytes().to_vec())
+        };
+        assert_eq!(allowed("tauri://localhost"), Some(b"tauri://localhost".to_vec()));
+        assert_eq!(allowed("http://tauri.localhost"), Some(b"http://tauri.localhost".to_vec()));
+        assert_eq!(allowed("https://example.com"), None);
+    }
+
+    #[test]
+    fn sound_files_are_told_from_images_by_their_first_bytes_or_name() {
+        assert!(is_sound("x.bin", b"RIFF\0\0\0\0WAVEfmt "));
+        assert!(is_sound("x.bin", b"fLaC\0"));
+        assert!(is_sound("x.bin", b"ID3\x04"));
+        assert!(is_sound("voice.MP3", b"garbage"));
+        assert!(!is_sound("photo.png", b"\x89PNG\r\n"));
+        assert!(!is_sound("RIFF.webp", b"RIFF\0\0\0\0WEBPVP8 "));
+    }
 }

@@ -129,6 +129,7 @@ def user_clips(app):
 
 
 def test_push_to_talk_spoken_reply_and_conversation_mode(start_app, home, model):
+    home.mkdir(parents=True, exist_ok=True)
     fifo = home / "microphone.fifo"
     alsa, speaker = sound_devices(home, fifo)
     microphone = PacedMicrophone(fifo, speech(home, "what is the capital of France"))
@@ -165,6 +166,13 @@ def test_push_to_talk_spoken_reply_and_conversation_mode(start_app, home, model)
         app.screenshot("clip-and-reply")
         clip = app.find("clip")
         assert clip.find_element("css selector", "[data-testid=clip-duration]").text.startswith("0:0")
+        # Play fetches the stored clip from the attachment protocol and hands it to the player as
+        # a blob. (This machine's WebKitGTK media player then refuses WAV, MEDIA_ERR_SRC_NOT_SUPPORTED,
+        # and the player says it cannot play it; a desktop's plays it.)
+        clip.find_element("css selector", "[data-testid=clip-play]").click()
+        app.wait(lambda: clip.get_attribute("data-state") not in ("idle", "loading"), 10, "play did nothing")
+        source = app.driver.execute_script("return document.querySelector('[data-testid=clip] audio').src")
+        assert source.startswith("blob:"), f"the clip's sound never reached the player: {source!r}"
         app.wait(lambda: spoken_bytes(speaker) > before, 30, "the reply was not spoken")
 
         # Conversation mode: a turn is heard, sent and answered; then it listens again until Esc.

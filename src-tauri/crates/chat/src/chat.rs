@@ -350,8 +350,13 @@ impl Chat {
     }
 
     /// Refuses to record a question when the loaded model cannot hear it: said before the user
-    /// speaks, not after.
+    /// speaks, not after. While a model with a projector is still loading it may hear: the
+    /// question's send checks again once it has loaded.
     pub fn check_can_hear(&self) -> Result<(), ChatError> {
+        let status = self.engine_status();
+        if status.state == EngineState::Loading && status.choice.is_some_and(|choice| choice.mmproj.is_some()) {
+            return Ok(());
+        }
         self.check_can_take(false, true)
     }
 
