@@ -153,6 +153,8 @@ impl Voice {
         let started = Speaker::start(move |event| {
             let state = match event {
                 SpeechEvent::Started => SpeechState::Speaking,
+                // Already speaking, as far as the window is concerned.
+                SpeechEvent::Voiced => return,
                 SpeechEvent::Finished => SpeechState::Quiet,
                 SpeechEvent::Failed(message) => SpeechState::Failed { message },
             };

@@ -25,6 +25,9 @@ pub struct SpeechError(String);
 pub enum SpeechEvent {
     /// A sentence went to the service after a silence.
     Started,
+    /// The service began to speak it: the first word is heard (where the service tells, as
+    /// Speech Dispatcher, AVFoundation and WinRT do).
+    Voiced,
     /// Nothing is left to say: every sentence was spoken, or speech was stopped.
     Finished,
     /// The service refused a sentence; the rest of the reply is not spoken.
@@ -34,6 +37,8 @@ pub enum SpeechEvent {
 enum Command {
     Say(String),
     Stop,
+    /// The service says it began speaking a sentence.
+    SentenceBegan,
     /// The service says the current sentence is over (spoken, or cancelled).
     SentenceOver,
     /// Answer on this once nothing is left to say.
@@ -73,6 +78,7 @@ impl Speaker {
             queue: VecDeque::new(),
             waiting_for_quiet: Vec::new(),
             started: false,
+            voiced: false,
             voice_language: None,
         };
         let over = commands.clone();
@@ -150,6 +156,8 @@ struct Worker {
     waiting_for_quiet: Vec<mpsc::Sender<()>>,
     /// [`SpeechEvent::Started`] was sent and its [`SpeechEvent::Finished`] not yet.
     started: bool,
+    /// [`SpeechEvent::Voiced`] was sent since the last [`SpeechEvent::Started`].
+    voiced: bool,
     /// The language of the voice chosen last (`None`: the service's default).
     voice_language: Option<&'static str>,
 }
@@ -190,6 +198,12 @@ impl Worker {
                     continue;
                 }
                 Some(Command::SentenceOver) => current = None,
+                Some(Command::SentenceBegan) => {
+                    if self.started && !std::mem::replace(&mut self.voiced, true) {
+                        (self.on_event)(SpeechEvent::Voiced);
+                    }
+                    continue;
+                }
                 Some(Command::WhenQuiet(waiter)) => self.waiting_for_quiet.push(waiter),
             }
             if current.is_some() {
@@ -221,6 +235,7 @@ impl Worker {
     /// Nothing is left to say: says so (once) and answers who waits for it.
     fn quiet(&mut self) {
         self.speaking.store(false, Ordering::Relaxed);
+        self.voiced = false;
         if std::mem::take(&mut self.started) {
             (self.on_event)(SpeechEvent::Finished);
         }
@@ -263,6 +278,8 @@ fn connect(over: &mpsc::Sender<Command>) -> Result<tts::Tts, SpeechError> {
             let over = over.clone();
             let _ = callback(&tts, Some(Box::new(move |_| drop(over.send(Command::SentenceOver)))));
         }
+        let began = over.clone();
+        let _ = tts.on_utterance_begin(Some(Box::new(move |_| drop(began.send(Command::SentenceBegan)))));
     }
     Ok(tts)
 }

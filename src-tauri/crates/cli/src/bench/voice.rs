@@ -1,5 +1,5 @@
 //! `bench-voice`: from the push-to-talk key's release to the reply's first token, and to the
-//! first sentence handed to the speech service.
+//! first word the speech service speaks.
 //!
 //! The recording is the given spoken question as a microphone delivers it (48 kHz stereo f32,
 //! with a second of room silence after it), so the release does what the app's does: downmix,
@@ -47,8 +47,8 @@ pub struct BenchVoiceArgs {
     /// The spoken question (WAV, FLAC or MP3), e.g. `espeak-ng -w question.wav "..."`.
     #[arg(long, value_name = "FILE")]
     audio: PathBuf,
-    /// Also time the release to the first sentence handed to the system's speech service (the
-    /// reply is then written up to 48 tokens and read aloud).
+    /// Also time the release to the first word the system's speech service speaks (the reply is
+    /// then written up to 48 tokens and read aloud).
     #[arg(long)]
     speak: bool,
     /// Repetitions of each measurement (the median is reported).
@@ -113,7 +113,7 @@ pub fn run(args: BenchVoiceArgs) -> anyhow::Result<()> {
             "prefill_ms": round(prefill),
             "sum_ms": round(preprocess + encode + prefill),
         },
-        "release_to_first_sentence_to_speech_service_ms": product.speech_ms.as_deref().map(|speech| round(median(speech))),
+        "release_to_first_spoken_word_ms": product.speech_ms.as_deref().map(|speech| round(median(speech))),
         "first_token_over_spoken": round3(total / spoken),
         "reference_llama_cpp": {
             "mtmd_helper_decode_and_resample_ms": round(reference),
@@ -162,7 +162,7 @@ struct ProductFigures {
 
 /// Each take released (made into a clip and kept as WAV, as `finish_recording` does) and sent
 /// alone in a new conversation through [`Chat`], as the app sends it, until the first token; with
-/// `speak`, read aloud until the first sentence reaches the speech service.
+/// `speak`, read aloud until the service says it began to speak.
 fn product_path(
     model: &ModelArgs,
     takes: &[Vec<f32>],
@@ -173,11 +173,11 @@ fn product_path(
     let store = runtime.block_on(Store::open(&scratch.join("store")))?;
     let chat = Chat::new(store, worker_command()?);
     let info = runtime.block_on(chat.load_model(&model.unchecked_choice(), model.tuning()))?;
-    let (started_tx, started) = mpsc::channel();
+    let (voiced_tx, voiced) = mpsc::channel();
     let speaker = if speak {
         Some(Speaker::start(move |event| {
-            if event == SpeechEvent::Started {
-                let _ = started_tx.send(Instant::now());
+            if event == SpeechEvent::Voiced {
+                let _ = voiced_tx.send(Instant::now());
             }
         })?)
     } else {
@@ -223,7 +223,7 @@ fn product_path(
         figures.worker_ttft_ms.push(reply.stats.ttft_ms.unwrap_or(f64::NAN));
         if let (Some(aloud), Some(speaker), Some(speech)) = (aloud, &speaker, &mut figures.speech_ms) {
             aloud.finish();
-            let spoken = started.recv_timeout(Duration::from_secs(30)).context("nothing of the reply was spoken")?;
+            let spoken = voiced.recv_timeout(Duration::from_secs(30)).context("nothing of the reply was spoken")?;
             speech.push(spoken.duration_since(released).as_secs_f64() * 1000.0);
             speaker.stop();
             speaker.wait_until_quiet();
