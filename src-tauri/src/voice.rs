@@ -3,7 +3,7 @@
 //! sound file; replies read aloud, and silenced by talking, Esc or Stop.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use gemma_desk_chat::ChatEvent;
@@ -14,7 +14,7 @@ use tauri::{AppHandle, Emitter, Runtime};
 use ts_rs::TS;
 
 use crate::error::{AppError, CommandResult, ErrorCode};
-use crate::images::{Images, PendingClip};
+use crate::images::{Images, PendingClip, lock};
 
 /// How often the window hears how a recording goes.
 const PROGRESS_EVERY: Duration = Duration::from_millis(50);
@@ -226,10 +226,6 @@ fn capture_error(error: CaptureError) -> AppError {
         _ => ErrorCode::Microphone,
     };
     AppError::new(code, error.to_string())
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -178,17 +178,7 @@ impl Recording {
         let config = device.default_input_config().map_err(|error| open_error(&error))?;
         let (channels, rate, format) = (config.channels(), config.sample_rate(), config.sample_format());
         let capacity = MAX_CLIP.as_secs() as usize * rate as usize * channels as usize;
-        let shared = Arc::new(Shared {
-            samples: Mutex::new(Vec::with_capacity(capacity)),
-            capacity,
-            frames: AtomicU64::new(0),
-            level_bits: AtomicU32::new(0),
-            started: Instant::now(),
-            last_delivery_ms: AtomicU64::new(0),
-            full: AtomicBool::new(false),
-            lost: Mutex::new(None),
-            muted,
-        });
+        let shared = Arc::new(Shared::new(capacity, muted));
         let (opened_tx, opened_rx) = mpsc::channel();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let stream_shared = Arc::clone(&shared);
@@ -362,6 +352,21 @@ where
 }
 
 impl Shared {
+    /// Room for `capacity` interleaved samples, recording from now.
+    fn new(capacity: usize, muted: Arc<AtomicBool>) -> Shared {
+        Shared {
+            samples: Mutex::new(Vec::with_capacity(capacity)),
+            capacity,
+            frames: AtomicU64::new(0),
+            level_bits: AtomicU32::new(0),
+            started: Instant::now(),
+            last_delivery_ms: AtomicU64::new(0),
+            full: AtomicBool::new(false),
+            lost: Mutex::new(None),
+            muted,
+        }
+    }
+
     fn deliver<T>(&self, data: &[T], channels: usize)
     where
         T: SizedSample,
@@ -403,17 +408,7 @@ mod tests {
     use super::*;
 
     fn shared(capacity: usize) -> Shared {
-        Shared {
-            samples: Mutex::new(Vec::new()),
-            capacity,
-            frames: AtomicU64::new(0),
-            level_bits: AtomicU32::new(0),
-            started: Instant::now(),
-            last_delivery_ms: AtomicU64::new(0),
-            full: AtomicBool::new(false),
-            lost: Mutex::new(None),
-            muted: Arc::new(AtomicBool::new(false)),
-        }
+        Shared::new(capacity, Arc::new(AtomicBool::new(false)))
     }
 
     #[test]

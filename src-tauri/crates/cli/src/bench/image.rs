@@ -28,7 +28,7 @@ use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::mtmd::{MtmdBitmap, MtmdContext, MtmdContextParams, MtmdInputChunkType};
 use serde_json::json;
 
-use super::{machine, media_context, median, ms_since, round, round3, tokenize_with_marker};
+use super::{encode_and_prefill, machine, media_context, median, ms_since, round, round3, tokenize_with_marker};
 use crate::options::{ModelArgs, runtime, worker_command};
 
 /// The generated photo: 12 MP, as a phone takes them.
@@ -275,28 +275,14 @@ impl<'m> InProcess<'m> {
             split.preprocess_ms.push(ms_since(started));
             split.image_tokens = image_tokens(&chunks);
 
-            let image = (0..chunks.len())
-                .filter_map(|index| chunks.get(index))
-                .find(|chunk| chunk.chunk_type() == MtmdInputChunkType::Image)
-                .context("the projector made no image chunk")?;
-            let started = Instant::now();
-            self.projector.encode_chunk(&image)?;
-            let encode = ms_since(started);
-            split.encode_ms.push(encode);
-
-            // The whole prompt into an empty cache: the image encoded again and its embeddings
-            // decoded, then the question; what is not encoding is prefill.
             let context = match &mut context {
-                Some(context) => {
-                    context.clear_kv_cache();
-                    context
-                }
+                Some(context) => context,
                 None => context.insert(media_context(self.backend, self.model, split.image_tokens, self.threads)?),
             };
-            let started = Instant::now();
-            let n_batch = context.n_batch() as i32;
-            chunks.eval_chunks(&mut self.projector, context, 0, 0, n_batch, true)?;
-            split.prefill_ms.push((ms_since(started) - encode).max(0.0));
+            let (encode, prefill) =
+                encode_and_prefill(&mut self.projector, &chunks, MtmdInputChunkType::Image, context)?;
+            split.encode_ms.push(encode);
+            split.prefill_ms.push(prefill);
 
             // llama.cpp's own way: stb_image decodes the file, mtmd resizes the full bitmap.
             let bytes = std::fs::read(path)?;

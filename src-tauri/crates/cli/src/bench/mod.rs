@@ -417,3 +417,27 @@ fn media_context<'m>(
         .with_n_threads_batch(threads);
     Ok(model.new_context(backend, params)?)
 }
+
+/// Times the encoder on the media chunk of `kind` in `chunks`, then the whole prompt into
+/// `context`'s emptied cache (the media encoded again and its embeddings decoded, then the text):
+/// the encode, and the prefill (what of the whole is not encoding), in milliseconds.
+fn encode_and_prefill(
+    projector: &mut llama_cpp_2::mtmd::MtmdContext,
+    chunks: &llama_cpp_2::mtmd::MtmdInputChunks,
+    kind: llama_cpp_2::mtmd::MtmdInputChunkType,
+    context: &mut llama_cpp_2::context::LlamaContext<'_>,
+) -> anyhow::Result<(f64, f64)> {
+    use anyhow::Context as _;
+    let media = (0..chunks.len())
+        .filter_map(|index| chunks.get(index))
+        .find(|chunk| chunk.chunk_type() == kind)
+        .with_context(|| format!("the projector made no {kind:?} chunk"))?;
+    let started = std::time::Instant::now();
+    projector.encode_chunk(&media)?;
+    let encode = ms_since(started);
+    context.clear_kv_cache();
+    let started = std::time::Instant::now();
+    let n_batch = context.n_batch() as i32;
+    chunks.eval_chunks(projector, context, 0, 0, n_batch, true)?;
+    Ok((encode, (ms_since(started) - encode).max(0.0)))
+}
