@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use gemma_desk_chat::{ChatEvent, EngineStatus, MAX_IMAGES, ModelChoice, now};
+use gemma_desk_chat::{ChatEvent, EngineStatus, MAX_IMAGES, ModelChoice, Transcriber, now};
 use gemma_desk_engine::Sampling;
 use gemma_desk_settings::{Preset, Settings, SettingsNotice, builtin_presets};
 use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit, Store};
@@ -205,7 +205,8 @@ pub async fn search_messages(state: State<'_, AppState>, query: String, limit: u
 /// Sends `text` with the attached images and clips `images` (ids from `attach_images`,
 /// `pick_images`, `paste_image` or `finish_recording`); they stay attached if the message cannot
 /// be stored. The reply is read aloud when `speak` says so (conversation mode), or else when
-/// spoken replies are on.
+/// spoken replies are on. With `transcriber` (an installed model that hears), clips for a loaded
+/// model that cannot hear are transcribed by it first and sent as text.
 #[tauri::command]
 #[allow(clippy::too_many_arguments)] // Each is a command argument or state Tauri hands over.
 pub async fn send_message<R: Runtime>(
@@ -217,6 +218,7 @@ pub async fn send_message<R: Runtime>(
     text: String,
     images: Option<Vec<u64>>,
     speak: Option<bool>,
+    transcriber: Option<String>,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
     let images = images.unwrap_or_default();
@@ -225,13 +227,20 @@ pub async fn send_message<R: Runtime>(
     let speak = speak.unwrap_or(settings.spoken_replies);
     let sampling = settings.sampling;
     let mut sink = reply_sink(&app, speak, &voice, &on_event);
-    let sent = state.chat.send_with_attachments(conversation_id, &text, inputs, &sampling, |event| {
+    let sink = |event| {
         if matches!(event, ChatEvent::Started { .. }) {
             attached.sent(&images);
         }
         sink(event);
-    });
-    Ok(sent.await?)
+    };
+    let Some(transcriber) = transcriber else {
+        return Ok(state.chat.send_with_attachments(conversation_id, &text, inputs, &sampling, sink).await?);
+    };
+    let model = state.models.library.get(&transcriber)?;
+    let choice = ModelChoice { model: model.model_path, mmproj: model.mmproj_path };
+    let transcriber = Transcriber::new(choice, model.manifest.name)?;
+    let available = gemma_desk_models::available_ram();
+    Ok(state.chat.send_transcribed(conversation_id, &text, inputs, &transcriber, available, &sampling, sink).await?)
 }
 
 /// Reads and checks the image files at `paths` (a native drop) and attaches the good ones.

@@ -107,6 +107,9 @@ impl From<ChatError> for AppError {
             ChatError::NoModel => ErrorCode::NoModel,
             ChatError::CannotSee(_) => ErrorCode::CannotSee,
             ChatError::CannotHear(_) => ErrorCode::CannotHear,
+            ChatError::NoMemory(_) => ErrorCode::OutOfMemory,
+            ChatError::Cancelled => ErrorCode::Cancelled,
+            ChatError::Io(_) => ErrorCode::Io,
             ChatError::Engine { failure, .. } => ErrorCode::of_engine(*failure),
             ChatError::Store(_) => ErrorCode::Store,
         };

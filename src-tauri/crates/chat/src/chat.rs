@@ -18,6 +18,7 @@ use ts_rs::TS;
 
 use crate::error::ChatError;
 use crate::now;
+use crate::transcribe::{Transcriber, TranscriptionStop, with_transcript};
 
 /// Longest message a user may send, in characters.
 pub const MAX_TEXT_CHARS: usize = 100_000;
@@ -147,11 +148,17 @@ pub struct EngineStatus {
     pub failure: Option<Failure>,
 }
 
-/// What the caller hears while a reply is made, in this order: `Started`, maybe `Loading`,
-/// `Token`s (and `Notice`s), then `Finished`.
+/// What the caller hears while a reply is made, in this order: maybe `Transcribing`, `Started`,
+/// maybe `Loading`, `Token`s (and `Notice`s), then `Finished`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ChatEvent {
+    /// The question's clips are being written down by another model, which hears, for the
+    /// loaded one, which does not (nothing is stored yet).
+    Transcribing {
+        /// The model transcribing.
+        model: String,
+    },
     /// The question is stored and the reply's row exists.
     Started {
         /// The stored user message (`None` when regenerating).
@@ -205,6 +212,9 @@ pub struct Chat {
     store: Store,
     engine: Arc<Mutex<WorkerClient>>,
     cancel: CancelHandle,
+    /// How workers start: the engine's, and a transcribing model's.
+    worker: WorkerCommand,
+    transcription: Arc<TranscriptionStop>,
     status: Mutex<EngineStatus>,
     /// The engine worker's process id as last seen (the engine is locked while it replies).
     worker_pid: AtomicU32,
@@ -215,12 +225,14 @@ pub struct Chat {
 impl Chat {
     /// A chat over `store` whose engine workers are started with `worker`; nothing starts yet.
     pub fn new(store: Store, worker: WorkerCommand) -> Chat {
-        let engine = WorkerClient::new(worker);
+        let engine = WorkerClient::new(worker.clone());
         let cancel = engine.cancel_handle();
         Chat {
             store,
             engine: Arc::new(Mutex::new(engine)),
             cancel,
+            worker,
+            transcription: Arc::default(),
             status: Mutex::new(EngineStatus {
                 state: EngineState::None,
                 choice: None,
@@ -324,24 +336,61 @@ impl Chat {
         sampling: &SamplingParams,
         sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
-        // A message may be attachments alone: "what is this?" goes without saying.
-        if attachments.is_empty() || !text.trim().is_empty() {
-            check_text(text)?;
-        }
-        let clips = attachments.iter().filter(|attachment| attachment.is_clip()).count();
-        let images = attachments.len() - clips;
-        if images > MAX_IMAGES {
-            return Err(ChatError::BadInput(format!(
-                "{images} images are attached; one message may carry at most {MAX_IMAGES}"
-            )));
-        }
-        if clips > MAX_CLIPS {
-            return Err(ChatError::BadInput(format!(
-                "{clips} sound clips are attached; one message may carry at most {MAX_CLIPS}"
-            )));
-        }
+        let (images, clips) = check_counts(text, &attachments)?;
         let _turn = self.begin_turn().await?;
         self.check_can_take(images > 0, clips > 0)?;
+        self.ask(conversation, text, &attachments, sampling, sink).await
+    }
+
+    /// Sends `text` with `attachments` like [`Chat::send_with_attachments`], but to a loaded
+    /// model that may not hear: then `transcriber` writes down what the clips say first, loaded
+    /// in a worker of its own when `available_memory` (bytes free now) can hold it and stopped
+    /// after, and the question is stored with the transcript after `text`, without the clips.
+    /// [`Chat::stop`] stops the transcription too (`Cancelled`; nothing is stored).
+    pub async fn send_transcribed(
+        &self,
+        conversation: ConversationId,
+        text: &str,
+        attachments: Vec<CheckedAttachment>,
+        transcriber: &Transcriber,
+        available_memory: u64,
+        sampling: &SamplingParams,
+        mut sink: impl FnMut(ChatEvent),
+    ) -> Result<Message, ChatError> {
+        let (images, clips) = check_counts(text, &attachments)?;
+        let _turn = self.begin_turn().await?;
+        if clips == 0 || self.check_can_take(false, true).is_ok() {
+            self.check_can_take(images > 0, clips > 0)?;
+            return self.ask(conversation, text, &attachments, sampling, sink).await;
+        }
+        self.check_can_take(images > 0, false)?;
+        self.store.conversation(conversation).await?;
+        transcriber.check_memory(available_memory)?;
+        let engine = WorkerClient::new(self.worker.clone());
+        let running = self.transcription.running(engine.cancel_handle());
+        sink(ChatEvent::Transcribing { model: transcriber.name().to_owned() });
+        let (heard, others): (Vec<_>, Vec<_>) = attachments.into_iter().partition(CheckedAttachment::is_clip);
+        let transcriber = transcriber.clone();
+        let transcript = tokio::task::spawn_blocking(move || {
+            let _running = running;
+            transcriber.transcribe(engine, &heard)
+        })
+        .await
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()))?;
+        let text = with_transcript(text, &transcript);
+        check_text(&text)?;
+        self.ask(conversation, &text, &others, sampling, sink).await
+    }
+
+    /// Stores the question and its attachments in one transaction, then streams the reply.
+    async fn ask(
+        &self,
+        conversation: ConversationId,
+        text: &str,
+        attachments: &[CheckedAttachment],
+        sampling: &SamplingParams,
+        sink: impl FnMut(ChatEvent),
+    ) -> Result<Message, ChatError> {
         let leaf = self.store.conversation(conversation).await?.current_leaf_id;
         let sources: Vec<AttachmentSource<'_>> =
             attachments.iter().map(|attachment| AttachmentSource::Bytes(&attachment.bytes, &attachment.info)).collect();
@@ -446,6 +495,7 @@ impl Chat {
 
     /// Stops the reply in progress after the token being generated; nothing when none runs.
     pub fn stop(&self) {
+        self.transcription.stop();
         self.cancel.cancel();
     }
 
@@ -574,6 +624,27 @@ struct Turn<'a> {
 
 fn lock(engine: &Mutex<WorkerClient>) -> std::sync::MutexGuard<'_, WorkerClient> {
     engine.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Checks a question's text and how many images and clips it carries: (images, clips).
+fn check_counts(text: &str, attachments: &[CheckedAttachment]) -> Result<(usize, usize), ChatError> {
+    // A message may be attachments alone: "what is this?" goes without saying.
+    if attachments.is_empty() || !text.trim().is_empty() {
+        check_text(text)?;
+    }
+    let clips = attachments.iter().filter(|attachment| attachment.is_clip()).count();
+    let images = attachments.len() - clips;
+    if images > MAX_IMAGES {
+        return Err(ChatError::BadInput(format!(
+            "{images} images are attached; one message may carry at most {MAX_IMAGES}"
+        )));
+    }
+    if clips > MAX_CLIPS {
+        return Err(ChatError::BadInput(format!(
+            "{clips} sound clips are attached; one message may carry at most {MAX_CLIPS}"
+        )));
+    }
+    Ok((images, clips))
 }
 
 fn check_text(text: &str) -> Result<(), ChatError> {

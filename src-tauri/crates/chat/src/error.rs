@@ -24,6 +24,15 @@ pub enum ChatError {
     /// Sound clips were attached, but the loaded model cannot hear.
     #[error("{0}")]
     CannotHear(String),
+    /// A model cannot be started beside the loaded one: the memory free now is too little.
+    #[error("{0}")]
+    NoMemory(String),
+    /// The user stopped it before it had anything to keep.
+    #[error("stopped")]
+    Cancelled,
+    /// A file could not be written.
+    #[error("{0}")]
+    Io(String),
     /// The engine refused or failed.
     #[error("{message}")]
     Engine {

@@ -10,9 +10,11 @@ pub use chat::{
     ModelChoice, check_clip, check_image, clip_attachment,
 };
 pub use error::ChatError;
+pub use transcribe::{TRANSCRIPTION_CONTEXT, TRANSCRIPTION_INSTRUCTION, Transcriber, transcript_token_limit};
 
 mod chat;
 mod error;
+mod transcribe;
 
 /// Now, as the store keeps time (Unix milliseconds).
 pub fn now() -> gemma_desk_store::Millis {

@@ -303,7 +303,7 @@ impl Session {
                     }
                     stop_reason = reason;
                 }
-                ChatEvent::Started { .. } | ChatEvent::Loading => {}
+                ChatEvent::Transcribing { .. } | ChatEvent::Started { .. } | ChatEvent::Loading => {}
             });
         let reply = self.runtime.block_on(turn)?;
         if let Some(aloud) = aloud {

@@ -48,6 +48,13 @@ pub struct Gpu {
     pub memory_free: u64,
 }
 
+/// Memory other programs leave free now, in bytes.
+pub fn available_ram() -> u64 {
+    use sysinfo::{MemoryRefreshKind, RefreshKind, System};
+    System::new_with_specifics(RefreshKind::nothing().with_memory(MemoryRefreshKind::nothing().with_ram()))
+        .available_memory()
+}
+
 impl Hardware {
     /// Measures the system, taking the GPUs from llama.cpp's device list (the device probe's
     /// answer) or, when the probe failed, no GPUs and the reason.

@@ -21,6 +21,6 @@ pub use download::{Control, DownloadError, DownloadOptions, Phase, Progress, Sig
 pub use fit::{
     DEFAULT_CONTEXT, Fit, MemoryEstimate, ModelShape, Placement, Recommendation, Use, Verdict, fit, recommend,
 };
-pub use hardware::{Gpu, Hardware};
+pub use hardware::{Gpu, Hardware, available_ram};
 pub use library::{ImportMode, Installed, InstalledModel, Library, LibraryError, PartialDownload, Source};
 pub use registry::{DownloadOutcome, DownloadStatus, Downloads, hf_token};

@@ -185,7 +185,7 @@ pub(crate) fn is_sha256_hex(text: &str) -> bool {
 }
 
 /// The sha256 of `bytes` in lowercase hex.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 

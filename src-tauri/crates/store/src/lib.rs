@@ -35,7 +35,7 @@
 //! ```
 #![deny(missing_docs)]
 
-pub use attachments::AttachmentSource;
+pub use attachments::{AttachmentSource, sha256_hex};
 pub use backup::Backup;
 pub use error::StoreError;
 pub use lock::DatabaseLock;

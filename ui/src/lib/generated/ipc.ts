@@ -162,10 +162,14 @@ export type CatalogView = { id: string, name: string, family: string, caps: Arra
   fit: Fit, };
 
 /**
- * What the caller hears while a reply is made, in this order: `Started`, maybe `Loading`,
- * `Token`s (and `Notice`s), then `Finished`.
+ * What the caller hears while a reply is made, in this order: maybe `Transcribing`, `Started`,
+ * maybe `Loading`, `Token`s (and `Notice`s), then `Finished`.
  */
-export type ChatEvent = { "event": "started",
+export type ChatEvent = { "event": "transcribing",
+  /**
+   * The model transcribing.
+   */
+  model: string, } | { "event": "started",
   /**
    * The stored user message (`None` when regenerating).
    */
