@@ -236,11 +236,16 @@ pub async fn send_message<R: Runtime>(
     let Some(transcriber) = transcriber else {
         return Ok(state.chat.send_with_attachments(conversation_id, &text, inputs, &sampling, sink).await?);
     };
-    let model = state.models.library.get(&transcriber)?;
-    let choice = ModelChoice { model: model.model_path, mmproj: model.mmproj_path };
-    let transcriber = Transcriber::new(choice, model.manifest.name)?;
+    let transcriber = installed_transcriber(&state, &transcriber)?;
     let available = gemma_desk_models::available_ram();
     Ok(state.chat.send_transcribed(conversation_id, &text, inputs, &transcriber, available, &sampling, sink).await?)
+}
+
+/// The installed model `id`, to transcribe clips for a loaded model that cannot hear.
+fn installed_transcriber(state: &AppState, id: &str) -> CommandResult<Transcriber> {
+    let model = state.models.library.get(id)?;
+    let choice = ModelChoice { model: model.model_path, mmproj: model.mmproj_path };
+    Ok(Transcriber::new(choice, model.manifest.name)?)
 }
 
 /// Reads and checks the image files at `paths` (a native drop) and attaches the good ones.
@@ -338,14 +343,21 @@ pub async fn audio_devices() -> gemma_desk_voice::AudioDevices {
 
 /// Starts recording a question from the chosen microphone (push-to-talk pressed); its progress
 /// comes every 50 ms on `on_progress`. Refused, before anything is recorded, when the loaded
-/// model cannot hear.
+/// model cannot hear and `transcriber` (the installed model that will transcribe the clip for
+/// it) is not given or cannot hear either.
 #[tauri::command]
 pub async fn start_recording(
     state: State<'_, AppState>,
     voice: State<'_, Arc<Voice>>,
+    transcriber: Option<String>,
     on_progress: Channel<RecordingProgress>,
 ) -> CommandResult<()> {
-    state.chat.check_can_hear()?;
+    match transcriber {
+        Some(id) if state.chat.check_can_hear().is_err() => {
+            installed_transcriber(&state, &id)?;
+        }
+        _ => state.chat.check_can_hear()?,
+    }
     let microphone = state.settings().microphone;
     let voice = Arc::clone(&voice);
     // Opening a device may wait for it (up to a few seconds for a busy one).

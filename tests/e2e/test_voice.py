@@ -73,19 +73,24 @@ class PacedMicrophone:
 
 
 def sound_devices(home, fifo):
-    """An ALSA configuration: the FIFO as the default input, a raw file as the default output."""
-    speaker = home / "speaker.raw"
-    config = home / "asound.conf"
-    config.write_text(
-        "</usr/share/alsa/alsa.conf>\n"
-        f'pcm.mic_file {{ type file; slave.pcm "null"; file "/dev/null"; infile "{fifo}"; format "raw" }}\n'
-        'pcm.mic { type plug; slave { pcm "mic_file"; format FLOAT_LE; rate 48000; channels 2 }\n'
-        '  hint { show on; ioid Input; description "Test microphone" } }\n'
-        f'pcm.speaker_file {{ type file; slave.pcm "null"; file "{speaker}"; format "raw" }}\n'
-        'pcm.speaker { type plug; slave { pcm "speaker_file"; format S16_LE; rate 22050; channels 1 } }\n'
-        'pcm.!default { type asym; playback.pcm "speaker"; capture.pcm "mic" }\n'
-    )
-    return config, speaker
+    """ALSA configurations: the FIFO as the default input, a raw file as the default output; the
+    app's own (WebKit's player) output goes to another file than the speech service's."""
+    speaker, player = home / "speaker.raw", home / "player.raw"
+
+    def config(name, output):
+        path = home / name
+        path.write_text(
+            "</usr/share/alsa/alsa.conf>\n"
+            f'pcm.mic_file {{ type file; slave.pcm "null"; file "/dev/null"; infile "{fifo}"; format "raw" }}\n'
+            'pcm.mic { type plug; slave { pcm "mic_file"; format FLOAT_LE; rate 48000; channels 2 }\n'
+            '  hint { show on; ioid Input; description "Test microphone" } }\n'
+            f'pcm.speaker_file {{ type file; slave.pcm "null"; file "{output}"; format "raw" }}\n'
+            'pcm.speaker { type plug; slave { pcm "speaker_file"; format S16_LE; rate 22050; channels 1 } }\n'
+            'pcm.!default { type asym; playback.pcm "speaker"; capture.pcm "mic" }\n'
+        )
+        return path
+
+    return config("asound.conf", speaker), speaker, config("app-asound.conf", player), player
 
 
 def speech_service(home, alsa):
@@ -116,6 +121,13 @@ def spoken_bytes(speaker):
     return speaker.stat().st_size if speaker.exists() else 0
 
 
+def sounding_bytes(output):
+    """How many bytes of `output` are not silence (each open of the ALSA file truncates it, and
+    the null slave takes zeros as fast as the sink writes them, so its size says little)."""
+    data = output.read_bytes() if output.exists() else b""
+    return len(data) - data.count(0)
+
+
 def level(app):
     bar = app.visible("recording")
     return float(bar.get_attribute("data-level")) if bar else 0.0
@@ -131,7 +143,7 @@ def user_clips(app):
 def test_push_to_talk_spoken_reply_and_conversation_mode(start_app, home, model):
     home.mkdir(parents=True, exist_ok=True)
     fifo = home / "microphone.fifo"
-    alsa, speaker = sound_devices(home, fifo)
+    alsa, speaker, app_alsa, player = sound_devices(home, fifo)
     microphone = PacedMicrophone(fifo, speech(home, "what is the capital of France"))
     daemon, address = speech_service(home, alsa)
     try:
@@ -139,7 +151,7 @@ def test_push_to_talk_spoken_reply_and_conversation_mode(start_app, home, model)
         settings = home / "config" / "app.gemmadesk.desktop" / "settings.json"
         written = json.loads(settings.read_text())
         settings.write_text(json.dumps({**written, "spoken_replies": True}))
-        env = {"ALSA_CONFIG_PATH": str(alsa), "SPEECHD_ADDRESS": address}
+        env = {"ALSA_CONFIG_PATH": str(app_alsa), "SPEECHD_ADDRESS": address}
         app = start_app("--model", model, "--mmproj", projector(), name="voice", env=env)
         app.find("composer")
         app.wait(lambda: not app.visible("first-run"), 60, "the model given with --model did not skip the first run")
@@ -167,12 +179,15 @@ def test_push_to_talk_spoken_reply_and_conversation_mode(start_app, home, model)
         clip = app.find("clip")
         assert clip.find_element("css selector", "[data-testid=clip-duration]").text.startswith("0:0")
         # Play fetches the stored clip from the attachment protocol and hands it to the player as
-        # a blob. (This machine's WebKitGTK media player then refuses WAV, MEDIA_ERR_SRC_NOT_SUPPORTED,
-        # and the player says it cannot play it; a desktop's plays it.)
+        # a blob; WebKit's GStreamer player sounds it through ALSA (alsasink, gstreamer1.0-alsa:
+        # without it autoaudiosink falls to openalsink, which cannot drive the file PCM, and the
+        # player reports MEDIA_ERR_SRC_NOT_SUPPORTED).
         clip.find_element("css selector", "[data-testid=clip-play]").click()
         app.wait(lambda: clip.get_attribute("data-state") not in ("idle", "loading"), 10, "play did nothing")
         source = app.driver.execute_script("return document.querySelector('[data-testid=clip] audio').src")
         assert source.startswith("blob:"), f"the clip's sound never reached the player: {source!r}"
+        assert clip.get_attribute("data-state") != "failed", "the player could not play the clip"
+        app.wait(lambda: sounding_bytes(player) > 8000, 15, "playing the clip sounded nothing")
         app.wait(lambda: spoken_bytes(speaker) > before, 30, "the reply was not spoken")
 
         # Conversation mode: a turn is heard, sent and answered; then it listens again until Esc.

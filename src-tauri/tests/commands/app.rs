@@ -4,8 +4,8 @@
 
 use gemma_desk_app::startup::Startup;
 use gemma_desk_app::state::{AppPaths, AppState};
-use gemma_desk_settings::Settings;
 use gemma_desk_engine::WorkerCommand;
+use gemma_desk_settings::Settings;
 use serde_json::{Value, json};
 use tauri::Manager;
 use tauri::ipc::{CallbackFn, InvokeBody};
@@ -82,6 +82,16 @@ impl TestApp {
     pub fn load_test_model(&self) {
         let status = self.call("load_model", json!({ "choice": { "model": test_model(), "mmproj": null } })).unwrap();
         assert_eq!(status["state"], "ready", "{status}");
+    }
+
+    /// Loads the test model with the generated projector `projector`, and makes replies greedy
+    /// and four tokens long.
+    pub fn load_with_projector(&self, projector: &str) {
+        let choice = json!({ "model": test_model(), "mmproj": gemma_desk_testing::test_projector(projector) });
+        assert_eq!(self.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
+        let mut settings = self.call("app_state", json!({})).unwrap()["settings"].clone();
+        settings["sampling"] = json!({ "greedy": true, "max_tokens": 4 });
+        self.call("save_settings", json!({ "settings": settings })).unwrap();
     }
 }
 

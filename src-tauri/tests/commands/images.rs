@@ -3,10 +3,9 @@
 //! stored with its attachments only when the model can see.
 
 use gemma_desk_testing::images::{bad_images, png};
-use gemma_desk_testing::test_projector;
 use serde_json::{Value, json};
 
-use crate::{TestApp, channel, test_model};
+use crate::{TestApp, channel};
 
 fn write_picture(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     let path = dir.join(name);
@@ -16,14 +15,6 @@ fn write_picture(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
 
 /// The test model with the tiny vision projector, writing replies of four greedy tokens (enough
 /// to see one was written).
-fn load_vision_model(app: &TestApp) {
-    let choice = json!({ "model": test_model(), "mmproj": test_projector("vision-gemma3") });
-    assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
-    let mut settings = app.call("app_state", json!({})).unwrap()["settings"].clone();
-    settings["sampling"] = json!({ "greedy": true, "max_tokens": 4 });
-    app.call("save_settings", json!({ "settings": settings })).unwrap();
-}
-
 fn conversation(app: &TestApp) -> Value {
     app.call("create_conversation", json!({ "systemPrompt": null })).unwrap()["id"].clone()
 }
@@ -69,7 +60,7 @@ fn images_for_a_model_that_cannot_see_are_refused_and_nothing_is_stored() {
     assert_eq!(app.error_code("send_message", args.clone()), "cannot_see");
     assert_eq!(app.call("open_conversation", json!({ "id": id })).unwrap()["branch"], json!([]));
     // Still attached: the user may switch to a vision model and send it again.
-    load_vision_model(&app);
+    app.load_with_projector("vision-gemma3");
     let reply = app.call("send_message", args.clone()).unwrap();
     assert_eq!(reply["status"], "done", "{reply}");
 
@@ -86,7 +77,7 @@ fn images_for_a_model_that_cannot_see_are_refused_and_nothing_is_stored() {
 #[test]
 fn an_image_alone_is_a_message() {
     let app = TestApp::start();
-    load_vision_model(&app);
+    app.load_with_projector("vision-gemma3");
     let picture = write_picture(app.dir.path(), "beach.png");
     let image = app.call("attach_images", json!({ "paths": [picture] })).unwrap()["images"][0]["id"].clone();
     let id = conversation(&app);
@@ -111,7 +102,7 @@ fn a_discarded_image_is_not_sent() {
 #[test]
 fn an_edited_question_keeps_its_images() {
     let app = TestApp::start();
-    load_vision_model(&app);
+    app.load_with_projector("vision-gemma3");
     let picture = write_picture(app.dir.path(), "beach.png");
     let image = app.call("attach_images", json!({ "paths": [picture] })).unwrap()["images"][0]["id"].clone();
     let id = conversation(&app);

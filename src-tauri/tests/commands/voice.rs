@@ -1,6 +1,7 @@
 //! Voice through the commands: a question recorded for real (cpal and ALSA from a microphone
 //! that plays a file, ../shared/TESTING.md), attached, sent to the audio projector and stored;
-//! a dropped sound file attached as a clip; a model that cannot hear refused before recording.
+//! a dropped sound file attached as a clip; a model that cannot hear refused before recording,
+//! or given the clip as text transcribed by an installed model that hears.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use gemma_desk_testing::sound_devices;
 use gemma_desk_testing::sounds::tone_wav;
 use gemma_desk_testing::test_projector;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{TestApp, channel, test_model};
 
@@ -31,19 +32,11 @@ fn microphone() -> f32 {
     })
 }
 
-fn load_audio_model(app: &TestApp) {
-    let choice = json!({ "model": test_model(), "mmproj": test_projector("audio-gemma4ua") });
-    assert_eq!(app.call("load_model", json!({ "choice": choice })).unwrap()["state"], "ready");
-    let mut settings = app.call("app_state", json!({})).unwrap()["settings"].clone();
-    settings["sampling"] = json!({ "greedy": true, "max_tokens": 4 });
-    app.call("save_settings", json!({ "settings": settings })).unwrap();
-}
-
 #[test]
 fn a_recorded_question_is_attached_sent_to_the_model_and_stored() {
     let spoken = microphone();
     let app = TestApp::start();
-    load_audio_model(&app);
+    app.load_with_projector("audio-gemma4ua");
     app.call("start_recording", json!({ "onProgress": channel() })).unwrap();
     assert_eq!(app.error_code("start_recording", json!({ "onProgress": channel() })), "busy");
     std::thread::sleep(Duration::from_millis(500));
@@ -85,6 +78,54 @@ fn recording_for_a_model_that_cannot_hear_is_refused_before_it_starts() {
     app.load_test_model();
     assert_eq!(app.error_code("start_recording", json!({ "onProgress": channel() })), "cannot_hear");
     app.call("cancel_recording", json!({})).unwrap();
+}
+
+/// The test model with a projector, installed (linked) in the app's models folder; its id.
+fn install_with_projector(app: &TestApp, projector: &str) -> Value {
+    let files = json!({ "model": test_model(), "mmproj": test_projector(projector), "mode": "link" });
+    app.call("import_model", files).unwrap()["id"].clone()
+}
+
+#[test]
+fn a_recording_for_a_model_that_cannot_hear_starts_when_a_model_that_hears_is_installed() {
+    microphone();
+    let app = TestApp::start();
+    let seeing = install_with_projector(&app, "vision-gemma3");
+    app.load_test_model();
+    let args = json!({ "transcriber": seeing, "onProgress": channel() });
+    assert_eq!(app.error_code("start_recording", args), "cannot_hear", "a transcriber must hear");
+    let hearing = install_with_projector(&app, "audio-gemma4ua");
+    app.call("start_recording", json!({ "transcriber": hearing, "onProgress": channel() })).unwrap();
+    app.call("cancel_recording", json!({})).unwrap();
+}
+
+#[test]
+fn a_clip_for_a_model_that_cannot_hear_is_sent_as_what_an_installed_model_heard() {
+    let app = TestApp::start();
+    let hearing = install_with_projector(&app, "audio-gemma4ua");
+    app.load_test_model();
+    let tone = app.dir.path().join("tone.wav");
+    std::fs::write(&tone, tone_wav(16_000, 1, 1.0, 440.0)).unwrap();
+    let clip = app.call("attach_images", json!({ "paths": [tone] })).unwrap()["clips"][0]["id"].clone();
+    let id = app.call("create_conversation", json!({ "systemPrompt": null })).unwrap()["id"].clone();
+    let ask = |transcriber: Value| {
+        let args = json!({
+            "conversationId": id, "text": "Answer.", "images": [clip], "transcriber": transcriber, "onEvent": channel()
+        });
+        app.call("send_message", args)
+    };
+    assert_eq!(ask(json!(null)).unwrap_err()["code"], "cannot_hear", "no transcriber, no clip");
+    assert_eq!(ask(json!("no-such-model")).unwrap_err()["code"], "not_found");
+    let reply = ask(hearing).unwrap();
+    assert_eq!(reply["status"], "done", "{reply}");
+    let branch = app.call("open_conversation", json!({ "id": id })).unwrap()["branch"].clone();
+    let question = &branch[0];
+    let content = question["message"]["content"].as_str().unwrap();
+    let transcript = content.strip_prefix("Answer.\n\n").unwrap_or_default();
+    assert!(!transcript.trim().is_empty(), "the transcript follows the text: {content:?}");
+    assert_eq!(question["attachments"], json!([]), "the clip went as words");
+    let again = ask(json!(null)).unwrap_err();
+    assert!(again["message"].as_str().unwrap().contains("no longer attached"), "the clip was sent: {again}");
 }
 
 #[test]
