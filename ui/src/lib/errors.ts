@@ -16,7 +16,7 @@ export type Severity = 'info' | 'warning' | 'error';
  * - `token`: the Hugging Face token setting, for gated repositories.
  * - `retry`: resume the download or send again (offered only where the caller can).
  */
-export type ErrorAction = 'engine_settings' | 'models' | 'vision' | 'token' | 'retry';
+export type ErrorAction = 'engine_settings' | 'models' | 'vision' | 'hearing' | 'token' | 'retry';
 
 interface Row {
   severity: Severity;
@@ -30,7 +30,7 @@ const TABLE: Record<ErrorCode, Row> = {
   busy: { severity: 'info', title: 'error.busy' },
   no_model: { severity: 'warning', title: 'error.no_model', action: 'models' },
   cannot_see: { severity: 'warning', title: 'error.cannot_see', action: 'vision' },
-  cannot_hear: { severity: 'warning', title: 'error.cannot_hear', action: 'models' },
+  cannot_hear: { severity: 'warning', title: 'error.cannot_hear', action: 'hearing' },
   microphone: { severity: 'warning', title: 'error.microphone' },
   nothing_recorded: { severity: 'info', title: 'error.nothing_recorded' },
   speech: { severity: 'warning', title: 'error.speech' },
@@ -53,6 +53,7 @@ const ACTION_LABELS: Record<ErrorAction, MessageKey> = {
   engine_settings: 'error.action.engine_settings',
   models: 'error.action.models',
   vision: 'error.action.vision',
+  hearing: 'error.action.hearing',
   token: 'error.action.token',
   retry: 'error.action.retry',
 };

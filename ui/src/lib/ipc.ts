@@ -154,7 +154,8 @@ export const ipc = {
   /**
    * Sends `text` with the attached images and clips `images` (their ids, in order); `text` may be
    * empty with attachments. The reply is read aloud when `speak` is true (conversation mode), or
-   * when it is null and spoken replies are on.
+   * when it is null and spoken replies are on. With `transcriber` (an installed model's id), clips
+   * for a loaded model that cannot hear are written down by that model and sent as text.
    */
   sendMessage: (
     conversationId: number,
@@ -162,7 +163,8 @@ export const ipc = {
     images: number[],
     onEvent: (e: ChatEvent) => void,
     speak: boolean | null = null,
-  ) => stream('send_message', { conversationId, text, images, speak }, onEvent),
+    transcriber: string | null = null,
+  ) => stream('send_message', { conversationId, text, images, speak, transcriber }, onEvent),
   /** Attaches the image files at `paths` (absolute, at most 10: a native drop). */
   attachImages: (paths: string[]) => call<Attached>('attach_images', { paths }),
   /** Attaches the images chosen in the native file dialog. */
@@ -174,9 +176,13 @@ export const ipc = {
 
   /** The microphones and speakers the system has. */
   audioDevices: () => call<AudioDevices>('audio_devices'),
-  /** Starts recording a question (push-to-talk pressed); progress every 50 ms until it is finished or cancelled. */
-  startRecording: (onProgress: (progress: RecordingProgress) => void) =>
-    call<null>('start_recording', { onProgress: new Channel<RecordingProgress>(onProgress) }),
+  /**
+   * Starts recording a question (push-to-talk pressed); progress every 50 ms until it is finished
+   * or cancelled. `transcriber`: the installed model that will write it down for a loaded model
+   * that cannot hear.
+   */
+  startRecording: (onProgress: (progress: RecordingProgress) => void, transcriber: string | null = null) =>
+    call<null>('start_recording', { onProgress: new Channel<RecordingProgress>(onProgress), transcriber }),
   /** Ends the recording and attaches its clip to the next message. */
   finishRecording: () => call<RecordedClip>('finish_recording'),
   /** Ends the recording and throws it away. */

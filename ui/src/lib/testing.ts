@@ -209,12 +209,12 @@ export function modelsOverview(fields: Partial<ModelsOverview> = {}): ModelsOver
     recommendations: {
       text: recommendation('text', 'gemma-3-4b-it'),
       vision: recommendation('vision', 'gemma-3-4b-it'),
-      voice: recommendation('voice', 'gemma-3n-e2b-it'),
+      voice: recommendation('voice', 'gemma-4-e2b-it'),
     },
     catalog: [
       catalogModel('gemma-3-1b-it', { caps: ['text'], files: [{ name: 'gemma-3-1b-it-Q4_K_M.gguf', bytes: 0.75 * GB, sha256: null }], download_bytes: 0.75 * GB }),
       catalogModel('gemma-3-4b-it'),
-      catalogModel('gemma-3n-e2b-it', { caps: ['text', 'vision', 'audio'] }),
+      catalogModel('gemma-4-e2b-it', { name: 'Gemma 4 E2B', caps: ['text', 'vision', 'audio'] }),
       catalogModel('gemma-3-27b-it', { download_bytes: 17 * GB, fit: fit('gemma-3-27b-it', { verdict: 'too_big', placement: { kind: 'none' }, explanation: 'It needs about 18 GB; this computer has 9 GB free.' }) }),
     ],
     installed: [],

@@ -38,6 +38,7 @@ export const en = {
   'chat.imported': 'Imported “{title}”.',
   'chat.loadingModel': 'Loading model…',
   'chat.readingPrompt': 'Reading the prompt…',
+  'chat.transcribing': '{name} is writing down what was said…',
   'chat.jumpToLatest': 'Jump to latest',
 
   'role.user': 'You',
@@ -128,12 +129,17 @@ export const en = {
   'presets.forImages': 'System prompt for the images:',
   'chat.systemPrompt': 'System prompt: ',
   'chat.ownPrompt': 'Own system prompt',
-  'vision.cannotSee': '{name} cannot see images.',
+  'vision.cannot': '{name} cannot see images.',
   'vision.noModel': 'The loaded model cannot see images.',
   'vision.why': 'Only a model loaded with its vision projector can. Switch to one, or remove the images to send the text alone.',
   'vision.switch': 'Use {name}',
   'vision.download': 'Download {name} with its projector ({size})',
   'vision.otherModels': 'Other models…',
+  'hearing.cannot': '{name} cannot hear sound.',
+  'hearing.noModel': 'The loaded model cannot hear sound.',
+  'hearing.why': 'Only Gemma 4 E2B or E4B loaded with its projector can. A model that hears can write down what is said for this one, or switch to it.',
+  'hearing.transcribe': 'Send as text, written down by {name}',
+  'hearing.talkTranscribed': '{name} will write down what you say',
 
   'firstRun.title': 'Welcome to Gemma Desk',
   'firstRun.intro':
@@ -322,6 +328,7 @@ export const en = {
   'error.action.engine_settings': 'Engine settings',
   'error.action.models': 'Choose a model',
   'error.action.vision': 'Choose a model that can see',
+  'error.action.hearing': 'Choose a model that can hear',
   'error.action.token': 'Add a token',
   'error.action.retry': 'Try again',
 

@@ -12,7 +12,7 @@ import { SvelteMap } from 'svelte/reactivity';
 import { AppError, type Ipc } from '../ipc';
 import type { Attachment, BranchMessage, ChatEvent, Conversation, Message } from '../types';
 
-export type ReplyPhase = 'idle' | 'waiting' | 'loading' | 'prompt' | 'generating';
+export type ReplyPhase = 'idle' | 'waiting' | 'transcribing' | 'loading' | 'prompt' | 'generating';
 
 type ChatIpc = Pick<
   Ipc,
@@ -126,6 +126,8 @@ export class ChatStore {
   phase = $state<ReplyPhase>('idle');
   /** The conversation the running reply belongs to. */
   streamConversationId = $state<number | null>(null);
+  /** The model writing down the question's clips, while the phase is 'transcribing'. */
+  transcribingWith = $state<string | null>(null);
   /** The id of the reply being streamed, once 'started' has named it. */
   streamReplyId = $state<number | null>(null);
   /** The streamed text so far (flushed once per frame). */
@@ -194,14 +196,19 @@ export class ChatStore {
 
   /**
    * Sends `text` with the attached images and clips `images` (their ids, in order; `text` may
-   * then be empty). They stay attached until `started` says the message is stored. `speak`: see
-   * `Ipc.sendMessage`.
+   * then be empty). They stay attached until `started` says the message is stored. `speak` and
+   * `transcriber`: see `Ipc.sendMessage`.
    */
-  send(text: string, images: number[] = [], speak: boolean | null = null): Promise<Message | null> {
+  send(
+    text: string,
+    images: number[] = [],
+    speak: boolean | null = null,
+    transcriber: string | null = null,
+  ): Promise<Message | null> {
     const conversation = this.conversation;
     if (!conversation) return Promise.resolve(null);
     return this.run(conversation.id, { kind: 'send', images }, (onEvent) =>
-      this.ipc.sendMessage(conversation.id, text, images, onEvent, speak),
+      this.ipc.sendMessage(conversation.id, text, images, onEvent, speak, transcriber),
     );
   }
 
@@ -230,7 +237,8 @@ export class ChatStore {
    */
   async stop(): Promise<void> {
     if (!this.busy) return;
-    if (this.streamReplyId === null) {
+    // A transcription has the turn already: the shell stops it (and nothing is stored).
+    if (this.streamReplyId === null && this.phase !== 'transcribing') {
       this.stopAsked = true;
       return;
     }
@@ -301,6 +309,14 @@ export class ChatStore {
         if (this.showing(conversationId)) this.placeStarted(mode, event.user, event.user_attachments, event.reply);
         if (event.user) this.hooks.onQuestionStored?.(conversationId);
         if (mode.kind === 'send' && mode.images.length) this.hooks.onImagesSent?.(mode.images);
+        break;
+      case 'transcribing':
+        this.phase = 'transcribing';
+        this.transcribingWith = event.model;
+        if (this.stopAsked) {
+          this.stopAsked = false;
+          void this.ipc.stopReply();
+        }
         break;
       case 'loading':
         this.phase = 'loading';

@@ -208,6 +208,28 @@ describe('the streaming reply', () => {
     expect(ipc.stopReply, 'the stop is not sent again on later events').toHaveBeenCalledTimes(1);
   });
 
+  it('says which model writes down a clip, and stops the transcription at once', async () => {
+    let emit!: (event: ChatEvent) => void;
+    let fail!: (error: unknown) => void;
+    const { ipc } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise((_, reject) => (fail = reject));
+    });
+    const onError = vi.fn();
+    const chat = new ChatStore(ipc, { onError }, manualFrames());
+    await chat.open(1);
+    const sent = chat.send('', [6], null, 'gemma-4-e2b-it');
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [6], expect.any(Function), null, 'gemma-4-e2b-it');
+    emit({ event: 'transcribing', model: 'Gemma 4 E2B' });
+    expect([chat.phase, chat.transcribingWith]).toEqual(['transcribing', 'Gemma 4 E2B']);
+    void chat.stop();
+    expect(ipc.stopReply, 'the shell has the turn: the stop goes now').toHaveBeenCalledTimes(1);
+    fail({ code: 'cancelled', message: 'stopped' });
+    expect(await sent).toBeNull();
+    expect(chat.busy).toBe(false);
+    expect(onError, 'a stop the user asked for is no error').not.toHaveBeenCalled();
+  });
+
   it('forgets a stop kept for a turn that never started', async () => {
     let emit!: (event: ChatEvent) => void;
     let calls = 0;
@@ -278,7 +300,7 @@ describe('the streaming reply', () => {
     const chat = new ChatStore(ipc, { onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
     await chat.open(1);
     void chat.send('', attachments.ids);
-    expect(ipc.sendMessage, 'no text is needed beside images').toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null);
+    expect(ipc.sendMessage, 'no text is needed beside images').toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null, null);
     expect(attachments.ids, 'still shown until the shell has stored the message').toEqual([4, 2]);
 
     const stored = [attachment(4, user.id, 'cat.png'), attachment(2, user.id, null)];

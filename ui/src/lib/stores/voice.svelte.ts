@@ -23,8 +23,11 @@ export interface VoiceHooks {
   onError?: (error: AppError) => void;
   /** A recording ended before it was released (the limit, a device that went away). */
   onNote?: (message: string) => void;
-  /** A finished recording was attached; `turn` when conversation mode ended it (send it). */
-  onClip?: (clip: PendingClip, turn: boolean) => void;
+  /**
+   * A finished recording was attached; `turn` when conversation mode ended it (send it, written
+   * down by `transcriber` when that is not null).
+   */
+  onClip?: (clip: PendingClip, turn: boolean, transcriber: string | null) => void;
 }
 
 /**
@@ -35,9 +38,9 @@ export function voiceHooks(toasts: ToastStore, attachments: AttachmentsStore, ch
   return {
     onError: (error) => toasts.error(error),
     onNote: (note) => toasts.show(note, { kind: 'warning', ms: 8000 }),
-    onClip: (clip, turn) => {
+    onClip: (clip, turn, transcriber) => {
       attachments.addClip(clip);
-      if (turn) void chat.send('', attachments.ids, true);
+      if (turn) void chat.send('', attachments.ids, true, transcriber);
     },
   };
 }
@@ -49,6 +52,11 @@ export class VoiceStore {
   speaking = $state(false);
   /** Hands-free: listen, answer aloud, listen again. */
   conversation = $state(false);
+  /**
+   * The installed model that writes down what is recorded, for a loaded model that cannot hear
+   * (null when the model hears); set by each start, kept by conversation mode's turns.
+   */
+  transcriber = $state<string | null>(null);
   /** Released while the device was opening: finished once it is open (as a turn, or not). */
   private listenTimer: ReturnType<typeof setTimeout> | null = null;
   private releaseAsked: { turn: boolean; done: (clip: PendingClip | null) => void } | null = null;
@@ -64,14 +72,18 @@ export class VoiceStore {
     return this.phase !== 'idle';
   }
 
-  /** Push-to-talk pressed (or conversation mode listening): starts recording. */
-  async start(): Promise<void> {
+  /**
+   * Push-to-talk pressed (or conversation mode listening): starts recording, for `transcriber`
+   * to write down when the loaded model cannot hear.
+   */
+  async start(transcriber: string | null = this.transcriber): Promise<void> {
     if (this.phase !== 'idle') return;
     this.phase = 'starting';
+    this.transcriber = transcriber;
     this.releaseAsked = null;
     this.speaking = false;
     try {
-      await this.ipc.startRecording((progress) => this.follow(progress));
+      await this.ipc.startRecording((progress) => this.follow(progress), transcriber);
     } catch (error) {
       this.phase = 'idle';
       this.conversation = false;
@@ -109,7 +121,7 @@ export class VoiceStore {
     try {
       const recorded = await this.ipc.finishRecording();
       if (recorded.note) this.hooks.onNote?.(recorded.note);
-      this.hooks.onClip?.(recorded.clip, turn);
+      this.hooks.onClip?.(recorded.clip, turn, this.transcriber);
       return recorded.clip;
     } catch (error) {
       const failure = AppError.from(error);
@@ -151,11 +163,14 @@ export class VoiceStore {
     if (state.state === 'failed') this.hooks.onError?.(new AppError('speech', state.message));
   }
 
-  /** Turns conversation mode on (it starts listening) or off (it stops listening and speaking). */
-  async setConversation(on: boolean): Promise<void> {
+  /**
+   * Turns conversation mode on (it starts listening, for `transcriber` to write down when the
+   * loaded model cannot hear) or off (it stops listening and speaking).
+   */
+  async setConversation(on: boolean, transcriber: string | null = null): Promise<void> {
     this.conversation = on;
     if (on) {
-      await this.start();
+      await this.start(transcriber);
     } else {
       await this.cancel();
       await this.stopSpeaking();

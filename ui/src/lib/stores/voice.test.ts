@@ -40,7 +40,7 @@ describe('push-to-talk', () => {
     expect(voice.progress?.level).toBe(0.7);
     expect(await voice.finish()).toEqual(clip);
     expect(ipc.finishRecording).toHaveBeenCalledTimes(1);
-    expect(hooks.onClip).toHaveBeenCalledWith(clip, false);
+    expect(hooks.onClip).toHaveBeenCalledWith(clip, false, null);
     expect(voice.phase).toBe('idle');
     expect(voice.progress).toBeNull();
   });
@@ -54,7 +54,7 @@ describe('push-to-talk', () => {
     await started;
     expect(await released).toEqual(clip);
     expect(ipc.finishRecording).toHaveBeenCalledTimes(1);
-    expect(hooks.onClip).toHaveBeenCalledWith(clip, false);
+    expect(hooks.onClip).toHaveBeenCalledWith(clip, false, null);
   });
 
   it('throws the recording away on Esc, also while the device was opening', async () => {
@@ -103,7 +103,7 @@ describe('conversation mode', () => {
     report(progress({ speech_ended: false }));
     expect(ipc.finishRecording).not.toHaveBeenCalled();
     report(progress({ speech_ended: true }));
-    await vi.waitFor(() => expect(hooks.onClip).toHaveBeenCalledWith(clip, true));
+    await vi.waitFor(() => expect(hooks.onClip).toHaveBeenCalledWith(clip, true, null));
     // While the reply is written, and while it is read aloud, it does not listen.
     voice.listenAgain(true);
     voice.speech({ state: 'speaking' });

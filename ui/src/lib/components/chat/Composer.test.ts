@@ -3,8 +3,8 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { appView, conversation, pendingImage, storesOver } from '../../testing';
-import type { RecordingProgress } from '../../types';
+import { appView, conversation, installedView, modelInfo, modelsOverview, pendingImage, storesOver } from '../../testing';
+import type { EngineStatus, InstalledView, RecordingProgress } from '../../types';
 import Composer from './Composer.svelte';
 
 let shown: Record<string, unknown> | null = null;
@@ -67,7 +67,7 @@ describe('the composer with images', () => {
     expect(send.disabled, 'images alone make a message').toBe(false);
     get('composer')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
     flushSync();
-    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null);
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null, null);
     expect(document.querySelectorAll('[data-testid=composer-image]'), 'still there until started').toHaveLength(2);
     expect(document.querySelector('[data-testid=remove-image]'), 'removing one now would not unsend it').toBeNull();
   });
@@ -83,12 +83,31 @@ describe('the composer with images', () => {
   });
 });
 
+/** Gemma 4 E2B installed with its projector: it hears. */
+const hearing = installedView('gemma-4-e2b-it', {
+  name: 'Gemma 4 E2B',
+  mmproj_path: '/home/me/.local/share/gemma-desk/models/gemma-4-e2b-it/mmproj.gguf',
+  description: { ...installedView('gemma-4-e2b-it').description, caps: ['text', 'vision', 'audio'] },
+});
+/** Gemma 3 1B: it cannot hear. */
+const small = installedView('gemma-3-1b-it', { name: 'Gemma 3 1B', is_default: true });
+
+/** The engine with `model` loaded, hearing or not. */
+function engine(model: InstalledView, audio: boolean): EngineStatus {
+  const info = modelInfo({ path: model.model_path, audio });
+  return { state: 'ready', choice: { model: model.model_path, mmproj: model.mmproj_path }, info, error: null, failure: null };
+}
+
 describe('push-to-talk in the composer', () => {
-  /** The composer over a shell that records on request and whose replies never start. */
-  async function talking() {
+  /**
+   * The composer over a shell that records on request and whose replies never start, with
+   * `loaded` as the engine (by default a model that hears) and `installed` as the models.
+   */
+  async function talking(loaded: EngineStatus = engine(hearing, true), installed: InstalledView[] = [hearing]) {
     let report: (progress: RecordingProgress) => void = () => {};
     const ipc = {
-      appState: vi.fn(async () => appView()),
+      appState: vi.fn(async () => appView({ engine: loaded })),
+      modelsOverview: vi.fn(async () => modelsOverview({ installed })),
       openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [] })),
       sendMessage: vi.fn(() => new Promise(() => {})),
       startRecording: vi.fn(async (onProgress: (progress: RecordingProgress) => void) => {
@@ -128,7 +147,7 @@ describe('push-to-talk in the composer', () => {
     expect(get('recording-time')?.textContent).toContain('1.5 s');
     key('keyup', 'Space', false);
     await vi.waitFor(() => expect(ipc.finishRecording).toHaveBeenCalledTimes(1));
-    await vi.waitFor(() => expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What did I say?', [5], expect.any(Function), null));
+    await vi.waitFor(() => expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What did I say?', [5], expect.any(Function), null, null));
   });
 
   it('ignores the key without its modifier (typing a space) and cancels on Esc', async () => {
@@ -145,5 +164,28 @@ describe('push-to-talk in the composer', () => {
     expect(get('recording')).toBeNull();
     expect(ipc.finishRecording).not.toHaveBeenCalled();
     expect(ipc.sendMessage).not.toHaveBeenCalled();
+  });
+
+  it('records for a model that cannot hear, and sends what the installed model that hears writes down', async () => {
+    const { ipc, get } = await talking(engine(small, false), [small, hearing]);
+    await vi.waitFor(() => expect(ipc.modelsOverview).toHaveBeenCalled());
+    await vi.waitFor(() => expect(get('talk-button')?.title).toContain('Gemma 4 E2B will write down what you say'));
+    key('keydown', 'Space', true);
+    await vi.waitFor(() => expect(ipc.startRecording).toHaveBeenCalledWith(expect.any(Function), 'gemma-4-e2b-it'));
+    key('keyup', 'Space', false);
+    await vi.waitFor(() =>
+      expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [5], expect.any(Function), null, 'gemma-4-e2b-it'),
+    );
+  });
+
+  it('shows the ways out instead of recording when no installed model can hear', async () => {
+    const { ipc, get } = await talking(engine(small, false), [small]);
+    await vi.waitFor(() => expect(ipc.modelsOverview).toHaveBeenCalled());
+    key('keydown', 'Space', true);
+    await vi.waitFor(() => expect(get('cannot-hear')?.textContent).toContain('Gemma 3 1B cannot hear sound.'));
+    await vi.waitFor(() => expect(get('download-audio')?.textContent).toContain('Gemma 4 E2B'));
+    expect(get('transcribe-with'), 'nothing to transcribe yet, and nothing that could').toBeNull();
+    expect(ipc.startRecording).not.toHaveBeenCalled();
+    expect(document.activeElement).toBe(get('cannot-hear'));
   });
 });

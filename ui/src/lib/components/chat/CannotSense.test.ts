@@ -55,7 +55,11 @@ async function composer(engine: EngineStatus, overview: ModelsOverview) {
     stores.attachments.add({ images: [pendingImage(3, { name: 'harbour.jpg', media_type: 'image/jpeg' })], clips: [], refused: [] });
     flushSync();
   };
-  return { ipc, stores, attach, component: component as unknown as { offerVision: () => boolean } };
+  const attachClip = () => {
+    stores.attachments.addClip({ id: 6, name: 'question.wav', duration_ms: 2000 });
+    flushSync();
+  };
+  return { ipc, stores, attach, attachClip, component: component as unknown as { offerVision: () => boolean } };
 }
 
 const find = <T extends HTMLElement = HTMLElement>(testid: string) => document.querySelector<T>(`[data-testid=${testid}]`);
@@ -132,5 +136,56 @@ describe('images for a model that cannot see', () => {
     stores.app.setEngine(loaded(seeing, true));
     flushSync();
     expect(find('cannot-see'), 'another model was loaded: it is asked again').toBeNull();
+  });
+});
+
+/** Gemma 4 E2B installed with its projector, which hears. */
+const hearing = installedView('gemma-4-e2b-it', {
+  name: 'Gemma 4 E2B',
+  mmproj_path: `${models}/gemma-4-e2b-it/mmproj.gguf`,
+  description: { ...installedView('gemma-4-e2b-it').description, caps: ['text', 'vision', 'audio'] },
+});
+
+describe('sound for a model that cannot hear', () => {
+  it('is not sent as it is: the offer names the model and Enter goes to it', async () => {
+    const { ipc, attachClip } = await composer(loaded(small, false), modelsOverview({ installed: [small, hearing] }));
+    expect(find('cannot-hear'), 'no clip, nothing to say').toBeNull();
+    attachClip();
+    await vi.waitFor(() => expect(find('transcribe-with')).not.toBeNull());
+    expect(find('cannot-hear')?.textContent).toContain('Gemma 3 1B cannot hear sound.');
+    expect(find<HTMLButtonElement>('send-button')!.disabled).toBe(true);
+    const textarea = find<HTMLTextAreaElement>('composer')!;
+    textarea.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    flushSync();
+    expect(ipc.sendMessage).not.toHaveBeenCalled();
+    expect(document.activeElement).toBe(find('cannot-hear'));
+  });
+
+  it('is sent as the text the installed model that hears writes down, with what was typed', async () => {
+    const { ipc, attachClip } = await composer(loaded(small, false), modelsOverview({ installed: [small, hearing] }));
+    attachClip();
+    const textarea = find<HTMLTextAreaElement>('composer')!;
+    textarea.value = 'Answer briefly.';
+    textarea.dispatchEvent(new Event('input', { bubbles: true }));
+    await vi.waitFor(() => expect(find('transcribe-with')).not.toBeNull());
+    const transcribe = find<HTMLButtonElement>('transcribe-with')!;
+    expect(transcribe.textContent?.trim()).toBe('Send as text, written down by Gemma 4 E2B');
+    transcribe.click();
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'Answer briefly.', [6], expect.any(Function), null, 'gemma-4-e2b-it');
+  });
+
+  it('offers a switch to the model that hears, and the voice model to download', async () => {
+    const { ipc, attachClip } = await composer(loaded(small, false), modelsOverview({ installed: [small, hearing] }));
+    attachClip();
+    await vi.waitFor(() => expect(find('switch-to-audio')).not.toBeNull());
+    find<HTMLButtonElement>('switch-to-audio')!.click();
+    expect(ipc.useModel).toHaveBeenCalledWith('gemma-4-e2b-it');
+    shown && unmount(shown);
+    shown = null;
+    document.body.replaceChildren();
+    const none = await composer(loaded(small, false), modelsOverview({ installed: [small] }));
+    none.attachClip();
+    await vi.waitFor(() => expect(find('download-audio')).not.toBeNull());
+    expect(find('transcribe-with'), 'no installed model hears').toBeNull();
   });
 });
