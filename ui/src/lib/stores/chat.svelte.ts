@@ -114,7 +114,18 @@ export function pacedFrames(interval: number, clock: Clock = browserClock): Fram
 
 const streamFrames = pacedFrames(STREAM_INTERVAL_MS);
 
-type Mode = { kind: 'send'; images: number[] } | { kind: 'edit'; messageId: number } | { kind: 'regenerate'; messageId: number };
+type Mode =
+  | { kind: 'send'; images: number[]; onStored?: () => void }
+  | { kind: 'edit'; messageId: number }
+  | { kind: 'regenerate'; messageId: number };
+
+/** How a message is sent: `speak` and `transcriber` as `Ipc.sendMessage` takes them. */
+export interface SendOptions {
+  speak?: boolean | null;
+  transcriber?: string | null;
+  /** Called when the shell has stored the message (`started`). */
+  onStored?: () => void;
+}
 
 function asBranchEntry(message: Message, siblingIndex = 1, siblingCount = 1, attachments: Attachment[] = []): BranchMessage {
   return { message, sibling_index: siblingIndex, sibling_count: siblingCount, attachments };
@@ -196,18 +207,14 @@ export class ChatStore {
 
   /**
    * Sends `text` with the attached images and clips `images` (their ids, in order; `text` may
-   * then be empty). They stay attached until `started` says the message is stored. `speak` and
-   * `transcriber`: see `Ipc.sendMessage`.
+   * then be empty). They stay attached until `started` says the message is stored, when
+   * `onStored` is called: a send that fails before then stored nothing.
    */
-  send(
-    text: string,
-    images: number[] = [],
-    speak: boolean | null = null,
-    transcriber: string | null = null,
-  ): Promise<Message | null> {
+  send(text: string, images: number[] = [], options: SendOptions = {}): Promise<Message | null> {
     const conversation = this.conversation;
     if (!conversation) return Promise.resolve(null);
-    return this.run(conversation.id, { kind: 'send', images }, (onEvent) =>
+    const { speak = null, transcriber = null, onStored } = options;
+    return this.run(conversation.id, { kind: 'send', images, onStored }, (onEvent) =>
       this.ipc.sendMessage(conversation.id, text, images, onEvent, speak, transcriber),
     );
   }
@@ -299,6 +306,7 @@ export class ChatStore {
   private handle(conversationId: number, mode: Mode, event: ChatEvent): void {
     switch (event.event) {
       case 'started':
+        if (mode.kind === 'send') mode.onStored?.();
         this.streamReplyId = event.reply.id;
         this.streamText = event.reply.content;
         if (this.stopAsked) {

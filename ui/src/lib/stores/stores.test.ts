@@ -218,7 +218,7 @@ describe('the streaming reply', () => {
     const onError = vi.fn();
     const chat = new ChatStore(ipc, { onError }, manualFrames());
     await chat.open(1);
-    const sent = chat.send('', [6], null, 'gemma-4-e2b-it');
+    const sent = chat.send('', [6], { transcriber: 'gemma-4-e2b-it' });
     expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [6], expect.any(Function), null, 'gemma-4-e2b-it');
     emit({ event: 'transcribing', model: 'Gemma 4 E2B' });
     expect([chat.phase, chat.transcribingWith]).toEqual(['transcribing', 'Gemma 4 E2B']);

@@ -40,7 +40,7 @@ export function voiceHooks(toasts: ToastStore, attachments: AttachmentsStore, ch
     onNote: (note) => toasts.show(note, { kind: 'warning', ms: 8000 }),
     onClip: (clip, turn, transcriber) => {
       attachments.addClip(clip);
-      if (turn) void chat.send('', attachments.ids, true, transcriber);
+      if (turn) void chat.send('', attachments.ids, { speak: true, transcriber });
     },
   };
 }

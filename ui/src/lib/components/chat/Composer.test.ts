@@ -3,8 +3,8 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { appView, conversation, installedView, modelInfo, modelsOverview, pendingImage, storesOver } from '../../testing';
-import type { EngineStatus, InstalledView, RecordingProgress } from '../../types';
+import { appView, conversation, installedView, message, modelInfo, modelsOverview, pendingImage, storesOver } from '../../testing';
+import type { ChatEvent, EngineStatus, InstalledView, RecordingProgress } from '../../types';
 import Composer from './Composer.svelte';
 
 let shown: Record<string, unknown> | null = null;
@@ -17,11 +17,11 @@ afterEach(() => {
   clearMocks();
 });
 
-/** The composer of an open conversation, over a shell whose replies never start. */
-async function composer() {
+/** The composer of an open conversation, over a shell whose replies never start unless `sendMessage` says. */
+async function composer(sendMessage: (...args: never[]) => Promise<unknown> = () => new Promise(() => {})) {
   const ipc = {
     openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [] })),
-    sendMessage: vi.fn(() => new Promise(() => {})),
+    sendMessage: vi.fn(sendMessage),
     pasteImage: vi.fn(async () => pendingImage(9, { name: null })),
     discardImage: vi.fn(async () => null),
   } as unknown as Ipc;
@@ -97,6 +97,40 @@ function engine(model: InstalledView, audio: boolean): EngineStatus {
   const info = modelInfo({ path: model.model_path, audio });
   return { state: 'ready', choice: { model: model.model_path, mmproj: model.mmproj_path }, info, error: null, failure: null };
 }
+
+describe('a send that fails', () => {
+  function type(textarea: HTMLTextAreaElement, text: string): void {
+    textarea.value = text;
+    textarea.dispatchEvent(new Event('input', { bubbles: true }));
+    textarea.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    flushSync();
+  }
+
+  it('gives back what was typed when nothing was stored', async () => {
+    const { get, ipc } = await composer(() => Promise.reject({ code: 'out_of_memory', message: 'Too little free memory.' }));
+    const textarea = get<HTMLTextAreaElement>('composer')!;
+    type(textarea, '  What is in this recording?');
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What is in this recording?', [], expect.any(Function), null, null);
+    await vi.waitFor(() => expect(textarea.value).toBe('  What is in this recording?'));
+  });
+
+  it('keeps the composer empty once the question was stored', async () => {
+    let failed = false;
+    const { get } = await composer(async (...args: never[]) => {
+      const onEvent = (args as unknown[])[3] as (event: ChatEvent) => void;
+      const user = message(11, { content: 'Tell me more' });
+      onEvent({ event: 'started', user, user_attachments: [], reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+      failed = true;
+      throw { code: 'engine', message: 'The engine stopped.' };
+    });
+    const textarea = get<HTMLTextAreaElement>('composer')!;
+    type(textarea, 'Tell me more');
+    await vi.waitFor(() => expect(failed).toBe(true));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    flushSync();
+    expect(textarea.value, 'the question is in the conversation; typing it again would send it twice').toBe('');
+  });
+});
 
 describe('push-to-talk in the composer', () => {
   /**
