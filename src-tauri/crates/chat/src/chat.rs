@@ -207,6 +207,21 @@ pub struct EngineTuning {
     pub image_tokens: Option<u32>,
 }
 
+/// Stops what a [`Chat`] is doing for the turn in progress (see [`Chat::stop`]).
+#[derive(Clone)]
+pub struct StopHandle {
+    reply: CancelHandle,
+    transcription: Arc<TranscriptionStop>,
+}
+
+impl StopHandle {
+    /// Stops the turn's transcription, if one runs, and its reply.
+    pub fn stop(&self) {
+        self.transcription.stop();
+        self.reply.cancel();
+    }
+}
+
 /// Conversations with the engine: one reply (or model load) at a time.
 pub struct Chat {
     store: Store,
@@ -347,6 +362,7 @@ impl Chat {
     /// in a worker of its own when `available_memory` (bytes free now) can hold it and stopped
     /// after, and the question is stored with the transcript after `text`, without the clips.
     /// [`Chat::stop`] stops the transcription too (`Cancelled`; nothing is stored).
+    #[allow(clippy::too_many_arguments)] // send_with_attachments' own, the transcriber and its memory
     pub async fn send_transcribed(
         &self,
         conversation: ConversationId,
@@ -493,15 +509,15 @@ impl Chat {
         Some(self.worker_pid.load(Ordering::Relaxed)).filter(|&pid| pid != 0)
     }
 
-    /// Stops the reply in progress after the token being generated; nothing when none runs.
+    /// Stops the reply in progress after the token being generated, or the transcription of its
+    /// clips; nothing when none runs.
     pub fn stop(&self) {
-        self.transcription.stop();
-        self.cancel.cancel();
+        self.stop_handle().stop();
     }
 
-    /// A handle that stops the reply in progress from anywhere (a Ctrl-C handler).
-    pub fn cancel_handle(&self) -> CancelHandle {
-        self.cancel.clone()
+    /// A handle that does [`Chat::stop`] from anywhere (a Ctrl-C handler).
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle { reply: self.cancel.clone(), transcription: Arc::clone(&self.transcription) }
     }
 
     /// Takes the turn: waits for a model that is loading (a message typed while the app starts

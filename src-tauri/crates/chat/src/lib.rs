@@ -7,7 +7,7 @@
 
 pub use chat::{
     Chat, ChatEvent, CheckedAttachment, EngineState, EngineStatus, EngineTuning, MAX_CLIPS, MAX_IMAGES, MAX_TEXT_CHARS,
-    ModelChoice, check_clip, check_image, clip_attachment,
+    ModelChoice, StopHandle, check_clip, check_image, clip_attachment,
 };
 pub use error::ChatError;
 pub use transcribe::{TRANSCRIPTION_CONTEXT, TRANSCRIPTION_INSTRUCTION, Transcriber, transcript_token_limit};

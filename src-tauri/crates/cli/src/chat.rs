@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use gemma_desk_chat::{Chat, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, check_clip, check_image, now};
+use gemma_desk_chat::{
+    Chat, ChatError, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, ModelChoice, Transcriber, check_clip,
+    check_image, now,
+};
 use gemma_desk_engine::{SamplingParams, StopReason};
 use gemma_desk_store::{ConversationId, ConversationSettings, Message, MessageStatus, Store};
 use gemma_desk_voice::{Speaker, SpeechEvent};
@@ -54,6 +57,14 @@ pub struct ChatArgs {
     /// system's default input].
     #[arg(long, value_name = "ID")]
     microphone: Option<String>,
+    /// A model that hears (Gemma 4 E2B or E4B) to write down sound clips and recorded questions
+    /// for a `--model` that cannot hear: it is loaded beside it for each question (when the free
+    /// memory holds it) and the question goes as text. Needs `--transcriber-mmproj`.
+    #[arg(long, value_name = "FILE", requires = "transcriber_mmproj")]
+    transcriber: Option<PathBuf>,
+    /// The projector (mmproj) of `--transcriber`, which gives it ears.
+    #[arg(long, value_name = "FILE", requires = "transcriber")]
+    transcriber_mmproj: Option<PathBuf>,
     /// Speak each reply aloud as it streams, sentence by sentence, through the system's speech
     /// service (code, tables and links are not read). Ctrl-C or a new question stops it.
     #[arg(long)]
@@ -73,6 +84,8 @@ struct Session {
     kept: bool,
     /// Reads replies aloud (`--speak`).
     speaker: Option<Speaker>,
+    /// Writes down clips for a model that cannot hear (`--transcriber`).
+    transcriber: Option<Transcriber>,
     _lock: Option<gemma_desk_store::DatabaseLock>,
     _scratch: Option<tempfile::TempDir>,
 }
@@ -132,8 +145,26 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         }
     };
     let speaker = if args.speak { Some(start_speaker()?) } else { None };
-    let mut session =
-        Session { chat, runtime, conversation, settings, model, kept, speaker, _lock: lock, _scratch: scratch };
+    let transcriber = match (&args.transcriber, &args.transcriber_mmproj) {
+        (Some(model), Some(mmproj)) => {
+            let choice = ModelChoice { model: model.clone(), mmproj: Some(mmproj.clone()) };
+            let name = choice.name();
+            Some(Transcriber::new(choice, name)?)
+        }
+        _ => None,
+    };
+    let mut session = Session {
+        chat,
+        runtime,
+        conversation,
+        settings,
+        model,
+        kept,
+        speaker,
+        transcriber,
+        _lock: lock,
+        _scratch: scratch,
+    };
 
     let mut attached = args.images.iter().map(|path| read_image(path)).collect::<anyhow::Result<Vec<_>>>()?;
     for path in &args.clips {
@@ -142,7 +173,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
     let microphone = args.microphone.as_deref();
     if let Some(prompt) = args.prompt {
         if args.listen {
-            session.chat.check_can_hear()?;
+            session.check_can_hear()?;
             attached.push(listen::record_question(microphone)?);
         }
         let reply = session.ask(&prompt, std::mem::take(&mut attached), &sampling)?;
@@ -170,10 +201,10 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         eprintln!("(continuing with {earlier} messages)");
     }
     session.announce();
-    let cancel = session.chat.cancel_handle();
+    let stop = session.chat.stop_handle();
     let silence = session.speaker.clone();
     ctrlc::set_handler(move || {
-        cancel.cancel();
+        stop.stop();
         if let Some(speaker) = &silence {
             speaker.stop();
         }
@@ -205,7 +236,7 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
             if let Some(speaker) = &session.speaker {
                 speaker.stop();
             }
-            let recorded = session.chat.check_can_hear().map_err(anyhow::Error::from).and_then(|()| {
+            let recorded = session.check_can_hear().and_then(|()| {
                 let clip = listen::record_question(microphone)?;
                 room_for(&attached, &clip)?;
                 Ok(clip)
@@ -287,31 +318,56 @@ impl Session {
             speaker.stop();
             speaker.read_aloud()
         });
-        let turn =
-            self.chat.send_with_attachments(self.conversation, text, attachments, sampling, |event| match event {
-                ChatEvent::Token { text } => {
-                    let _ = stdout.write_all(text.as_bytes());
-                    let _ = stdout.flush();
-                    if let Some(aloud) = &mut aloud {
-                        aloud.push(&text);
-                    }
+        let on_event = |event| match event {
+            ChatEvent::Token { text } => {
+                let _ = stdout.write_all(text.as_bytes());
+                let _ = stdout.flush();
+                if let Some(aloud) = &mut aloud {
+                    aloud.push(&text);
                 }
-                ChatEvent::Notice { message } => eprintln!("\nnote: {message}"),
-                ChatEvent::Finished { engine_died, stop_reason: reason, .. } => {
-                    if let Some(death) = engine_died {
-                        eprintln!("\n{death}; the text so far is kept and the next message starts a fresh engine");
-                    }
-                    stop_reason = reason;
+            }
+            ChatEvent::Notice { message } => eprintln!("\nnote: {message}"),
+            ChatEvent::Finished { engine_died, stop_reason: reason, .. } => {
+                if let Some(death) = engine_died {
+                    eprintln!("\n{death}; the text so far is kept and the next message starts a fresh engine");
                 }
-                ChatEvent::Transcribing { .. } | ChatEvent::Started { .. } | ChatEvent::Loading => {}
-            });
-        let reply = self.runtime.block_on(turn)?;
+                stop_reason = reason;
+            }
+            ChatEvent::Transcribing { model } => eprintln!("({model} is writing down what was said)"),
+            ChatEvent::Started { .. } | ChatEvent::Loading => {}
+        };
+        let reply = match &self.transcriber {
+            Some(transcriber) => self.runtime.block_on(self.chat.send_transcribed(
+                self.conversation,
+                text,
+                attachments,
+                transcriber,
+                gemma_desk_models::available_ram(),
+                sampling,
+                on_event,
+            )),
+            None => self.runtime.block_on(self.chat.send_with_attachments(
+                self.conversation,
+                text,
+                attachments,
+                sampling,
+                on_event,
+            )),
+        }?;
         if let Some(aloud) = aloud {
             aloud.finish();
         }
         println!();
         report(&reply, stop_reason);
         Ok(reply)
+    }
+
+    /// Refuses to record a question nobody would hear: the model cannot, and no `--transcriber`.
+    fn check_can_hear(&self) -> anyhow::Result<()> {
+        if self.transcriber.is_none() {
+            self.chat.check_can_hear()?;
+        }
+        Ok(())
     }
 
     /// [`Session::ask`] in an interactive chat: a failure is told and the chat goes on.
@@ -321,6 +377,9 @@ impl Session {
                 eprintln!("error: {}", reply.error.as_deref().unwrap_or("the reply failed"));
             }
             Ok(_) => {}
+            Err(error) if matches!(error.downcast_ref(), Some(ChatError::Cancelled)) => {
+                eprintln!("(stopped while the clip was written down; nothing was asked)");
+            }
             Err(error) => eprintln!("error: {error:#}"),
         }
     }

@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Chat with a model: one reply to PROMPT, or an interactive chat without it.
-    Chat(chat::ChatArgs),
+    Chat(Box<chat::ChatArgs>),
     /// Stored conversations: list, show, search, export, import.
     History(history::HistoryArgs),
     /// Print the exact prompt text the engine would tokenize for a JSON list of messages.
@@ -68,7 +68,7 @@ fn print_audio_devices() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Chat(args) => chat::run(args),
+        Command::Chat(args) => chat::run(*args),
         Command::History(args) => history::run(args),
         Command::Prompt(args) => prompt::run(args),
         Command::Bench(args) => bench::run(args),

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use gemma_desk_testing::sounds::{speech_wav, tone_wav};
 
-use crate::{model_arg, run, test_projector};
+use crate::{conversation_id, model_arg, run, test_projector};
 
 fn chat_hearing(clips: &[&Path], mmproj: Option<&Path>) -> std::process::Output {
     let model = model_arg();
@@ -58,6 +58,46 @@ fn a_clip_for_a_model_that_cannot_hear_is_refused() {
         assert!(stderr.contains("cannot hear sound") && stderr.contains("Gemma 4 E2B"), "{stderr}");
         assert!(output.stdout.is_empty(), "nothing was asked");
     }
+}
+
+#[test]
+fn a_clip_for_a_model_that_cannot_hear_is_written_down_by_the_transcriber() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("chats.sqlite3").to_string_lossy().into_owned();
+    let clip = speech_wav(dir.path(), "question.wav", "what is the capital of France");
+    let model = model_arg();
+    let projector = test_projector("audio-gemma4ua").to_string_lossy().into_owned();
+    let clip_arg = clip.to_string_lossy();
+    let output = run(&[
+        "chat",
+        "--db",
+        &db,
+        "--model",
+        &model,
+        "--greedy",
+        "--max-tokens",
+        "8",
+        "--ctx",
+        "1024",
+        "--audio",
+        &clip_arg,
+        "--transcriber",
+        &model,
+        "--transcriber-mmproj",
+        &projector,
+        "What is said?",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("is writing down what was said"), "the wait is explained: {stderr}");
+    assert!(!output.stdout.is_empty(), "the model that cannot hear answers the transcript");
+
+    let shown = run(&["history", "--db", &db, "show", &conversation_id(&stderr)]);
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    let question = shown.split("[you] What is said?").nth(1).expect("the typed question is kept");
+    let transcript = question.split("\n\n[").next().unwrap();
+    assert!(!transcript.trim().is_empty(), "the transcript follows the typed question: {shown}");
+    assert!(!shown.contains("(attached:"), "the question is stored as text, without the clip: {shown}");
 }
 
 #[test]

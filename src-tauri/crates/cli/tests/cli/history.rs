@@ -2,22 +2,13 @@
 
 use gemma_desk_store::{ConversationSettings, DatabaseLock, MessageStatus, Role, Store};
 
-use crate::{model_arg, run};
+use crate::{conversation_id, model_arg, run};
 
 fn ok(args: &[&str]) -> (String, String) {
     let output = run(args);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{args:?}: {stderr}");
     (String::from_utf8(output.stdout).unwrap(), stderr)
-}
-
-/// The conversation id a chat announces on stderr.
-fn conversation_id(stderr: &str) -> String {
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("(conversation "))
-        .expect("the chat says where it stored the conversation");
-    line["(conversation ".len()..].split(';').next().unwrap().to_string()
 }
 
 #[test]

@@ -38,6 +38,15 @@ pub fn model_arg() -> String {
     test_model().to_string_lossy().into_owned()
 }
 
+/// The id of the conversation a chat with `--db` announces on stderr.
+pub fn conversation_id(stderr: &str) -> String {
+    let line = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("(conversation "))
+        .expect("the chat says where it stored the conversation");
+    line.split(';').next().unwrap().to_owned()
+}
+
 /// The repository's top-level `tests/` folder.
 pub fn repo_tests_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../tests"))

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use gemma_desk_testing::sound_devices::{self, AfterSound, PacedMicrophone, SPEECH_RATE, SpeechService};
 
-use crate::{cli, model_arg, run, test_projector};
+use crate::{cli, conversation_id, model_arg, run, test_projector};
 
 /// A folder with the test's ALSA configuration: `paced` (the default input: the speech in
 /// real time, then silence) and `pulled` (the speech, then nothing, as if pulled out).
@@ -131,8 +131,8 @@ fn a_question_asked_by_voice_is_recorded_until_enter_heard_and_stored() {
     assert!(without.status.success());
     assert_ne!(heard, String::from_utf8_lossy(&without.stdout), "the greedy reply depends on what was said");
 
-    let id = stderr.lines().find_map(|line| line.strip_prefix("(conversation ")).unwrap().split(';').next().unwrap();
-    let shown = run(&["history", "--db", &db, "show", id]);
+    let id = conversation_id(&stderr);
+    let shown = run(&["history", "--db", &db, "show", &id]);
     let shown = String::from_utf8_lossy(&shown.stdout);
     assert!(shown.contains(&format!("(attached: recording.wav, audio/wav, {recorded:.1} s)")), "{shown}");
 }
