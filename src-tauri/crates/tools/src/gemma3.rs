@@ -4,8 +4,9 @@
 //! `get_weather(city="Paris", days=3)`, one call a line. The result goes back in a `tool_output`
 //! block. The call is read as data, never run as Python.
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
+use crate::cursor::{Cursor, number, parse_blocks, read_call};
 use crate::{MalformedCall, ParsedReply, ToolCall, is_tool_name};
 
 /// The instruction before the tool declarations in Gemma 3's system prompt.
@@ -17,29 +18,15 @@ arguments only.";
 
 const OPEN: &str = "```tool_code";
 const CLOSE: &str = "```";
-const MAX_DEPTH: usize = 32;
 
 /// Splits a Gemma 3 reply into its text and the calls in its `tool_code` blocks.
 pub fn parse_gemma3(reply: &str) -> ParsedReply {
-    let mut parsed = ParsedReply::default();
-    let mut rest = reply;
-    while let Some(start) = rest.find(OPEN) {
-        parsed.text.push_str(&rest[..start]);
-        let block = &rest[start + OPEN.len()..];
-        let Some(end) = block.find(CLOSE) else {
-            let reason = "the tool_code block is not closed with ```: the reply was cut off".to_owned();
-            parsed.push(Err(MalformedCall { raw: block.to_owned(), reason }));
-            rest = "";
-            break;
-        };
-        for line in block[..end].lines().map(str::trim).filter(|line| !line.is_empty()) {
+    let cut_off = "the tool_code block is not closed with ```: the reply was cut off";
+    parse_blocks(reply, OPEN, CLOSE, cut_off, |block, parsed| {
+        for line in block.lines().map(str::trim).filter(|line| !line.is_empty()) {
             parsed.push(parse_call(line));
         }
-        rest = &block[end + CLOSE.len()..];
-    }
-    parsed.text.push_str(rest);
-    parsed.text = parsed.text.trim().to_owned();
-    parsed
+    })
 }
 
 fn parse_call(line: &str) -> Result<ToolCall, MalformedCall> {
@@ -51,156 +38,117 @@ fn parse_call(line: &str) -> Result<ToolCall, MalformedCall> {
     if !is_tool_name(name) {
         return Err(malformed(format!("{name:?} is not a tool name")));
     }
-    let mut python = Python { text: &line[open + 1..], depth: 0 };
-    let arguments = python.arguments().map_err(|reason| malformed(format!("in the call of {name}: {reason}")))?;
-    if !python.text.trim().is_empty() {
-        return Err(malformed(format!("text after the call of {name}: {:?}", python.text.trim())));
+    read_call(line, name, "call", Cursor::new(&line[open + 1..]), arguments)
+}
+
+/// `key=value, …)`, the call's parenthesis already read.
+fn arguments(cursor: &mut Cursor) -> Result<Map<String, Value>, String> {
+    let mut arguments = Map::new();
+    if cursor.eat(")") {
+        return Ok(arguments);
     }
-    Ok(ToolCall { name: name.to_owned(), arguments })
-}
-
-/// What is left of a Python call to read.
-struct Python<'a> {
-    text: &'a str,
-    depth: usize,
-}
-
-impl Python<'_> {
-    fn eat(&mut self, expected: char) -> bool {
-        self.text = self.text.trim_start();
-        match self.text.strip_prefix(expected) {
-            Some(rest) => {
-                self.text = rest;
-                true
-            }
-            None => false,
+    loop {
+        cursor.skip_spaces();
+        let end = cursor.text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(cursor.text.len());
+        let key = &cursor.text[..end];
+        cursor.text = &cursor.text[end..];
+        if key.is_empty() || !cursor.eat("=") {
+            return Err("arguments are named: key=value".to_owned());
         }
-    }
-
-    /// `key=value, …)`, the call's parenthesis already read.
-    fn arguments(&mut self) -> Result<Map<String, Value>, String> {
-        let mut arguments = Map::new();
-        if self.eat(')') {
+        let value = value(cursor)?;
+        if arguments.insert(key.to_owned(), value).is_some() {
+            return Err(format!("the argument {key:?} is given twice"));
+        }
+        if cursor.eat(")") {
             return Ok(arguments);
         }
-        loop {
-            self.text = self.text.trim_start();
-            let end = self.text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(self.text.len());
-            let key = &self.text[..end];
-            self.text = &self.text[end..];
-            if key.is_empty() || !self.eat('=') {
-                return Err("arguments are named: key=value".to_owned());
-            }
-            let value = self.value()?;
-            if arguments.insert(key.to_owned(), value).is_some() {
-                return Err(format!("the argument {key:?} is given twice"));
-            }
-            if self.eat(')') {
-                return Ok(arguments);
-            }
-            if !self.eat(',') {
-                return Err(format!("a , or ) must follow the value of {key:?}"));
-            }
-            if self.eat(')') {
-                return Ok(arguments);
-            }
+        if !cursor.eat(",") {
+            return Err(format!("a , or ) must follow the value of {key:?}"));
+        }
+        if cursor.eat(")") {
+            return Ok(arguments);
         }
     }
+}
 
-    fn value(&mut self) -> Result<Value, String> {
-        self.text = self.text.trim_start();
-        match self.text.chars().next() {
-            Some(quote @ ('"' | '\'')) => self.string(quote).map(Value::String),
-            Some('[') => self.nested(|python| python.list()).map(Value::Array),
-            Some('{') => self.nested(|python| python.dict()).map(Value::Object),
-            _ => {
-                let end = self.text.find([',', ')', ']', '}', ':']).unwrap_or(self.text.len());
-                let word = self.text[..end].trim();
-                self.text = &self.text[end..];
-                scalar(word)
+fn value(cursor: &mut Cursor) -> Result<Value, String> {
+    cursor.skip_spaces();
+    match cursor.text.chars().next() {
+        Some(quote @ ('"' | '\'')) => string(cursor, quote).map(Value::String),
+        Some('[') => cursor.nested(list).map(Value::Array),
+        Some('{') => cursor.nested(dict).map(Value::Object),
+        _ => scalar(cursor.word(&[',', ')', ']', '}', ':'])),
+    }
+}
+
+/// A Python string literal between `quote`s, with its backslash escapes.
+fn string(cursor: &mut Cursor, quote: char) -> Result<String, String> {
+    let mut chars = cursor.text.char_indices().skip(1);
+    let mut string = String::new();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            c if c == quote => {
+                cursor.text = &cursor.text[at + c.len_utf8()..];
+                return Ok(string);
             }
-        }
-    }
-
-    fn nested<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T, String>) -> Result<T, String> {
-        if self.depth == MAX_DEPTH {
-            return Err(format!("nested more than {MAX_DEPTH} deep"));
-        }
-        self.depth += 1;
-        let value = read(self);
-        self.depth -= 1;
-        value
-    }
-
-    /// A Python string literal between `quote`s, with its backslash escapes.
-    fn string(&mut self, quote: char) -> Result<String, String> {
-        let mut chars = self.text.char_indices().skip(1);
-        let mut string = String::new();
-        while let Some((at, c)) = chars.next() {
-            match c {
-                c if c == quote => {
-                    self.text = &self.text[at + c.len_utf8()..];
-                    return Ok(string);
+            '\\' => match chars.next().map(|(_, escaped)| escaped) {
+                Some('n') => string.push('\n'),
+                Some('t') => string.push('\t'),
+                Some('r') => string.push('\r'),
+                Some('0') => string.push('\0'),
+                Some(escaped @ ('\\' | '\'' | '"')) => string.push(escaped),
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).map(|(_, c)| c).collect();
+                    let c = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
+                    string.push(c.ok_or_else(|| format!("\\u{hex} is not a character"))?);
                 }
-                '\\' => match chars.next().map(|(_, escaped)| escaped) {
-                    Some('n') => string.push('\n'),
-                    Some('t') => string.push('\t'),
-                    Some('r') => string.push('\r'),
-                    Some('0') => string.push('\0'),
-                    Some(escaped @ ('\\' | '\'' | '"')) => string.push(escaped),
-                    Some('u') => {
-                        let hex: String = chars.by_ref().take(4).map(|(_, c)| c).collect();
-                        let c = u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32);
-                        string.push(c.ok_or_else(|| format!("\\u{hex} is not a character"))?);
-                    }
-                    other => return Err(format!("\\{} is not an escape this reader knows", other.unwrap_or(' '))),
-                },
-                c => string.push(c),
-            }
-        }
-        Err("a string is not closed".to_owned())
-    }
-
-    fn list(&mut self) -> Result<Vec<Value>, String> {
-        self.eat('[');
-        let mut list = Vec::new();
-        loop {
-            if self.eat(']') {
-                return Ok(list);
-            }
-            list.push(self.value()?);
-            if self.eat(']') {
-                return Ok(list);
-            }
-            if !self.eat(',') {
-                return Err("a , or ] must follow a value in a list".to_owned());
-            }
+                other => return Err(format!("\\{} is not an escape this reader knows", other.unwrap_or(' '))),
+            },
+            c => string.push(c),
         }
     }
+    Err("a string is not closed".to_owned())
+}
 
-    fn dict(&mut self) -> Result<Map<String, Value>, String> {
-        self.eat('{');
-        let mut dict = Map::new();
-        loop {
-            if self.eat('}') {
-                return Ok(dict);
-            }
-            self.text = self.text.trim_start();
-            let key = match self.text.chars().next() {
-                Some(quote @ ('"' | '\'')) => self.string(quote)?,
-                _ => return Err("the keys of a dict are strings".to_owned()),
-            };
-            if !self.eat(':') {
-                return Err(format!("no : after the key {key:?}"));
-            }
-            let value = self.value()?;
-            dict.insert(key, value);
-            if self.eat('}') {
-                return Ok(dict);
-            }
-            if !self.eat(',') {
-                return Err("a , or } must follow a value in a dict".to_owned());
-            }
+fn list(cursor: &mut Cursor) -> Result<Vec<Value>, String> {
+    cursor.eat("[");
+    let mut list = Vec::new();
+    loop {
+        if cursor.eat("]") {
+            return Ok(list);
+        }
+        list.push(value(cursor)?);
+        if cursor.eat("]") {
+            return Ok(list);
+        }
+        if !cursor.eat(",") {
+            return Err("a , or ] must follow a value in a list".to_owned());
+        }
+    }
+}
+
+fn dict(cursor: &mut Cursor) -> Result<Map<String, Value>, String> {
+    cursor.eat("{");
+    let mut dict = Map::new();
+    loop {
+        if cursor.eat("}") {
+            return Ok(dict);
+        }
+        cursor.skip_spaces();
+        let key = match cursor.text.chars().next() {
+            Some(quote @ ('"' | '\'')) => string(cursor, quote)?,
+            _ => return Err("the keys of a dict are strings".to_owned()),
+        };
+        if !cursor.eat(":") {
+            return Err(format!("no : after the key {key:?}"));
+        }
+        let value = value(cursor)?;
+        dict.insert(key, value);
+        if cursor.eat("}") {
+            return Ok(dict);
+        }
+        if !cursor.eat(",") {
+            return Err("a , or } must follow a value in a dict".to_owned());
         }
     }
 }
@@ -214,14 +162,11 @@ fn scalar(word: &str) -> Result<Value, String> {
         "" => return Err("a value is missing".to_owned()),
         _ => {}
     }
+    // Python's digit grouping (1_000) in integers.
     if let Ok(integer) = word.replace('_', "").parse::<i64>() {
         return Ok(Value::Number(integer.into()));
     }
-    let looks_numeric = word.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.');
-    if looks_numeric && let Some(number) = word.parse::<f64>().ok().and_then(Number::from_f64) {
-        return Ok(Value::Number(number));
-    }
-    Err(format!("{word:?} is not a literal value (the call is read, never run)"))
+    number(word).ok_or_else(|| format!("{word:?} is not a literal value (the call is read, never run)"))
 }
 
 #[cfg(test)]

@@ -2,173 +2,113 @@
 //! its chat template writes them back (bare keys, strings between `<|"|>` and not escaped,
 //! numbers, `true`/`false`, `None` or `null`, `[…]` lists and `{…}` maps).
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
+use crate::cursor::{Cursor, number, parse_blocks, read_call};
 use crate::{MalformedCall, ParsedReply, ToolCall, is_tool_name};
 
 const CALL_OPEN: &str = "<|tool_call>";
 const CALL_CLOSE: &str = "<tool_call|>";
 const QUOTE: &str = "<|\"|>";
-/// Deeper nesting than this in a call's arguments is refused, not recursed into.
-const MAX_DEPTH: usize = 32;
 
 /// Splits a Gemma 4 reply into its text and its tool calls.
 pub fn parse_gemma4(reply: &str) -> ParsedReply {
-    let mut parsed = ParsedReply::default();
-    let mut rest = reply;
-    while let Some(start) = rest.find(CALL_OPEN) {
-        parsed.text.push_str(&rest[..start]);
-        let call = &rest[start + CALL_OPEN.len()..];
-        match call.find(CALL_CLOSE) {
-            Some(end) => {
-                parsed.push(parse_call(&call[..end]));
-                rest = &call[end + CALL_CLOSE.len()..];
-            }
-            None => {
-                let reason = "the call is not closed with <tool_call|>: the reply was cut off".to_owned();
-                parsed.push(Err(MalformedCall { raw: call.to_owned(), reason }));
-                rest = "";
-            }
-        }
-    }
-    parsed.text.push_str(rest);
-    parsed.text = parsed.text.trim().to_owned();
-    parsed
+    let cut_off = "the call is not closed with <tool_call|>: the reply was cut off";
+    parse_blocks(reply, CALL_OPEN, CALL_CLOSE, cut_off, |body, parsed| parsed.push(parse_call(body)))
 }
 
 fn parse_call(body: &str) -> Result<ToolCall, MalformedCall> {
-    let malformed = |reason: String| MalformedCall { raw: body.to_owned(), reason };
+    let malformed = |reason: &str| MalformedCall { raw: body.to_owned(), reason: reason.to_owned() };
     let Some(call) = body.trim_start().strip_prefix("call:") else {
-        return Err(malformed("a call starts with call:NAME".to_owned()));
+        return Err(malformed("a call starts with call:NAME"));
     };
     let Some(brace) = call.find('{') else {
-        return Err(malformed("the arguments are not between { and }".to_owned()));
+        return Err(malformed("the arguments are not between { and }"));
     };
     let name = call[..brace].trim();
     if !is_tool_name(name) {
-        return Err(malformed(format!("{name:?} is not a tool name")));
+        return Err(malformed(&format!("{name:?} is not a tool name")));
     }
-    let mut values = Values { text: &call[brace..], depth: 0 };
-    let arguments = values.map().map_err(|reason| malformed(format!("in the arguments of {name}: {reason}")))?;
-    if !values.text.trim().is_empty() {
-        return Err(malformed(format!("text after the arguments of {name}: {:?}", values.text.trim())));
-    }
-    Ok(ToolCall { name: name.to_owned(), arguments })
+    read_call(body, name, "arguments", Cursor::new(&call[brace..]), map)
 }
 
-/// What is left of a call's arguments to read.
-struct Values<'a> {
-    text: &'a str,
-    depth: usize,
+fn value(cursor: &mut Cursor) -> Result<Value, String> {
+    cursor.skip_spaces();
+    if cursor.text.starts_with(QUOTE) {
+        return string(cursor).map(Value::String);
+    }
+    if cursor.text.starts_with('{') {
+        return cursor.nested(map).map(Value::Object);
+    }
+    if cursor.text.starts_with('[') {
+        return cursor.nested(list).map(Value::Array);
+    }
+    scalar(cursor.word(&[',', '}', ']']))
 }
 
-impl Values<'_> {
-    fn skip_spaces(&mut self) {
-        self.text = self.text.trim_start();
-    }
+fn string(cursor: &mut Cursor) -> Result<String, String> {
+    cursor.eat(QUOTE);
+    let Some(end) = cursor.text.find(QUOTE) else {
+        return Err("a string is not closed with <|\"|>".to_owned());
+    };
+    let string = cursor.text[..end].to_owned();
+    cursor.text = &cursor.text[end + QUOTE.len()..];
+    Ok(string)
+}
 
-    fn eat(&mut self, expected: &str) -> bool {
-        self.skip_spaces();
-        match self.text.strip_prefix(expected) {
-            Some(rest) => {
-                self.text = rest;
-                true
-            }
-            None => false,
-        }
+fn map(cursor: &mut Cursor) -> Result<Map<String, Value>, String> {
+    if !cursor.eat("{") {
+        return Err("a map starts with {".to_owned());
     }
-
-    fn nested<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T, String>) -> Result<T, String> {
-        if self.depth == MAX_DEPTH {
-            return Err(format!("nested more than {MAX_DEPTH} deep"));
-        }
-        self.depth += 1;
-        let value = read(self);
-        self.depth -= 1;
-        value
+    let mut map = Map::new();
+    if cursor.eat("}") {
+        return Ok(map);
     }
-
-    fn value(&mut self) -> Result<Value, String> {
-        self.skip_spaces();
-        if self.text.starts_with(QUOTE) {
-            return self.string().map(Value::String);
+    loop {
+        cursor.skip_spaces();
+        let key = if cursor.text.starts_with(QUOTE) { string(cursor)? } else { bare_key(cursor)? };
+        if !cursor.eat(":") {
+            return Err(format!("no : after the key {key:?}"));
         }
-        if self.text.starts_with('{') {
-            return self.nested(|values| values.map()).map(Value::Object);
+        let value = value(cursor)?;
+        if map.insert(key.clone(), value).is_some() {
+            return Err(format!("the key {key:?} is given twice"));
         }
-        if self.text.starts_with('[') {
-            return self.nested(|values| values.list()).map(Value::Array);
-        }
-        let end = self.text.find([',', '}', ']']).unwrap_or(self.text.len());
-        let word = self.text[..end].trim();
-        self.text = &self.text[end..];
-        scalar(word)
-    }
-
-    fn string(&mut self) -> Result<String, String> {
-        self.eat(QUOTE);
-        let Some(end) = self.text.find(QUOTE) else {
-            return Err("a string is not closed with <|\"|>".to_owned());
-        };
-        let string = self.text[..end].to_owned();
-        self.text = &self.text[end + QUOTE.len()..];
-        Ok(string)
-    }
-
-    fn map(&mut self) -> Result<Map<String, Value>, String> {
-        if !self.eat("{") {
-            return Err("a map starts with {".to_owned());
-        }
-        let mut map = Map::new();
-        if self.eat("}") {
+        if cursor.eat("}") {
             return Ok(map);
         }
-        loop {
-            self.skip_spaces();
-            let key = if self.text.starts_with(QUOTE) { self.string()? } else { self.bare_key()? };
-            if !self.eat(":") {
-                return Err(format!("no : after the key {key:?}"));
-            }
-            let value = self.value()?;
-            if map.insert(key.clone(), value).is_some() {
-                return Err(format!("the key {key:?} is given twice"));
-            }
-            if self.eat("}") {
-                return Ok(map);
-            }
-            if !self.eat(",") {
-                return Err(format!("a , or }} must follow the value of {key:?}"));
-            }
+        if !cursor.eat(",") {
+            return Err(format!("a , or }} must follow the value of {key:?}"));
         }
     }
+}
 
-    fn bare_key(&mut self) -> Result<String, String> {
-        let end = self.text.find([':', ',', '{', '}', '[', ']', '=']).unwrap_or(self.text.len());
-        let key = self.text[..end].trim();
-        if self.text[end..].starts_with('=') {
-            return Err(format!("the key {key:?} is followed by = instead of :"));
-        }
-        if key.is_empty() || key.contains(QUOTE) {
-            return Err(format!("{:?} is not a key", &self.text[..end]));
-        }
-        self.text = &self.text[end..];
-        Ok(key.to_owned())
+fn bare_key(cursor: &mut Cursor) -> Result<String, String> {
+    let end = cursor.text.find([':', ',', '{', '}', '[', ']', '=']).unwrap_or(cursor.text.len());
+    let key = cursor.text[..end].trim();
+    if cursor.text[end..].starts_with('=') {
+        return Err(format!("the key {key:?} is followed by = instead of :"));
     }
+    if key.is_empty() || key.contains(QUOTE) {
+        return Err(format!("{:?} is not a key", &cursor.text[..end]));
+    }
+    cursor.text = &cursor.text[end..];
+    Ok(key.to_owned())
+}
 
-    fn list(&mut self) -> Result<Vec<Value>, String> {
-        self.eat("[");
-        let mut list = Vec::new();
-        if self.eat("]") {
+fn list(cursor: &mut Cursor) -> Result<Vec<Value>, String> {
+    cursor.eat("[");
+    let mut list = Vec::new();
+    if cursor.eat("]") {
+        return Ok(list);
+    }
+    loop {
+        list.push(value(cursor)?);
+        if cursor.eat("]") {
             return Ok(list);
         }
-        loop {
-            list.push(self.value()?);
-            if self.eat("]") {
-                return Ok(list);
-            }
-            if !self.eat(",") {
-                return Err("a , or ] must follow a value in a list".to_owned());
-            }
+        if !cursor.eat(",") {
+            return Err("a , or ] must follow a value in a list".to_owned());
         }
     }
 }
@@ -176,22 +116,12 @@ impl Values<'_> {
 /// A value that is not a string, list or map: a number, a truth value or nothing.
 fn scalar(word: &str) -> Result<Value, String> {
     match word {
-        "true" | "True" => return Ok(Value::Bool(true)),
-        "false" | "False" => return Ok(Value::Bool(false)),
-        "null" | "None" => return Ok(Value::Null),
-        _ => {}
+        "true" | "True" => Ok(Value::Bool(true)),
+        "false" | "False" => Ok(Value::Bool(false)),
+        "null" | "None" => Ok(Value::Null),
+        "" => Err("a value is missing".to_owned()),
+        _ => number(word).ok_or_else(|| format!("{word:?} is not a value (strings go between <|\"|> and <|\"|>)")),
     }
-    if let Ok(integer) = word.parse::<i64>() {
-        return Ok(Value::Number(integer.into()));
-    }
-    let looks_numeric = word.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.');
-    if looks_numeric && let Some(number) = word.parse::<f64>().ok().and_then(Number::from_f64) {
-        return Ok(Value::Number(number));
-    }
-    if word.is_empty() {
-        return Err("a value is missing".to_owned());
-    }
-    Err(format!("{word:?} is not a value (strings go between <|\"|> and <|\"|>)"))
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub use gemma3::{GEMMA3_TOOL_INSTRUCTION, parse_gemma3};
 pub use gemma4::parse_gemma4;
 
 mod builtin;
+mod cursor;
 mod gemma3;
 mod gemma4;
 
