@@ -718,7 +718,9 @@ fn render_options(attachments: &[Attachment]) -> RenderOptions {
 /// How a reply that stopped for `stop` is stored.
 fn reply_status(stop: StopReason) -> MessageStatus {
     match stop {
-        StopReason::EndOfTurn | StopReason::MaxTokens | StopReason::ContextFull => MessageStatus::Done,
+        StopReason::EndOfTurn | StopReason::ToolCall | StopReason::MaxTokens | StopReason::ContextFull => {
+            MessageStatus::Done
+        }
         StopReason::Cancelled => MessageStatus::Stopped,
         StopReason::Interrupted => MessageStatus::Interrupted,
     }

@@ -290,13 +290,31 @@ impl WorkerClient {
         messages: &[ChatMessage],
         options: &RenderOptions,
         sampling: &SamplingParams,
+        on_text: impl FnMut(&str),
+    ) -> Result<Reply, ClientError> {
+        self.generate_constrained(messages, options, sampling, None, on_text)
+    }
+
+    /// Generates a reply like [`WorkerClient::generate`] that follows the GBNF `grammar` (root
+    /// rule `root`), when one is given.
+    pub fn generate_constrained(
+        &mut self,
+        messages: &[ChatMessage],
+        options: &RenderOptions,
+        sampling: &SamplingParams,
+        grammar: Option<&str>,
         mut on_text: impl FnMut(&str),
     ) -> Result<Reply, ClientError> {
         self.ensure_model()?;
         let id = self.next_id;
         self.next_id += 1;
-        let request =
-            Request::Generate { id, messages: messages.to_vec(), options: options.clone(), sampling: sampling.clone() };
+        let request = Request::Generate {
+            id,
+            messages: messages.to_vec(),
+            options: options.clone(),
+            sampling: sampling.clone(),
+            grammar: grammar.map(str::to_owned),
+        };
         let worker = self.running.as_mut().expect("ensure_model starts a worker");
         let mut text = String::new();
         let mut notices = Vec::new();

@@ -8,6 +8,7 @@ use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::mtmd::{MtmdContext, MtmdContextParams};
+use llama_cpp_2::token::LlamaToken;
 
 use crate::error::EngineError;
 use crate::gguf::{GgufInfo, inspect};
@@ -26,6 +27,62 @@ pub struct LoadedModel {
     pub(crate) load_ms: f64,
     /// Why the model runs on the CPU although GPU layers were asked for.
     pub(crate) cpu_fallback: Option<String>,
+    pub(crate) tool_tokens: ToolTokens,
+}
+
+/// Gemma 4's tool-call control tokens, as this model's vocabulary has them (none in others).
+/// A reply is rendered without control tokens, but these carry a call's syntax, so they are
+/// kept in its text; `<|tool_response>` ends a reply that waits for its tools' results.
+#[derive(Debug, Default)]
+pub(crate) struct ToolTokens {
+    /// The tokens a call is written in, with their text: [`ToolTokens::SYNTAX`]'s, where the
+    /// vocabulary has them.
+    syntax: Vec<(&'static str, LlamaToken)>,
+    tool_response: Option<LlamaToken>,
+}
+
+impl ToolTokens {
+    /// The grammar rule that stands for each control token of a call's syntax, and its text.
+    const SYNTAX: [(&'static str, &'static str); 3] =
+        [("tool-call-open", "<|tool_call>"), ("tool-call-close", "<tool_call|>"), ("tool-quote", "<|\"|>")];
+
+    fn of(model: &LlamaModel) -> ToolTokens {
+        let vocab = model.vocab();
+        let control = |text: &str| match vocab.tokenize(text.as_bytes(), false, true).as_slice() {
+            // A control token renders as nothing unless special tokens are asked for.
+            &[token] if vocab.token_to_piece(token, false, None).is_empty() => Some(token),
+            _ => None,
+        };
+        ToolTokens {
+            syntax: Self::SYNTAX.iter().filter_map(|&(_, text)| Some((text, control(text)?))).collect(),
+            tool_response: control("<|tool_response>").filter(|&token| vocab.is_eog(token)),
+        }
+    }
+
+    /// Whether `token` is rendered in a reply's text although it is a control token.
+    pub(crate) fn is_shown(&self, token: LlamaToken) -> bool {
+        self.syntax.iter().any(|&(_, shown)| shown == token)
+    }
+
+    /// Whether `token` ends a reply that called tools.
+    pub(crate) fn is_tool_response(&self, token: LlamaToken) -> bool {
+        self.tool_response == Some(token)
+    }
+
+    /// GBNF rules `tool-call-open`, `tool-call-close` and `tool-quote`: the control token where
+    /// the vocabulary has it (a grammar's string would spell it out in ordinary tokens), its text
+    /// where it has none.
+    pub(crate) fn grammar_rules(&self) -> String {
+        let mut rules = String::new();
+        for (rule, text) in Self::SYNTAX {
+            let element = match self.syntax.iter().find(|&&(shown, _)| shown == text) {
+                Some((_, token)) => format!("<[{}]>", token.0),
+                None => format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"")),
+            };
+            rules.push_str(&format!("{rule} ::= {element}\n"));
+        }
+        rules
+    }
 }
 
 impl LoadedModel {
@@ -88,6 +145,7 @@ impl LoadedModel {
 
         let model_layers = model.n_layer();
         let template = choose_template(&model, &gguf)?;
+        let tool_tokens = ToolTokens::of(&model);
         let projector = match (&options.mmproj, &projector_gguf) {
             (Some(mmproj), Some(gguf)) => {
                 let context = load_projector(&model, mmproj, options.threads, gpu_layers > 0, gguf, image_tokens)?;
@@ -103,6 +161,7 @@ impl LoadedModel {
             gpu_layers: if backend.supports_gpu_offload() { gpu_layers.min(model_layers + 1) } else { 0 },
             load_ms: started.elapsed().as_secs_f64() * 1000.0,
             cpu_fallback,
+            tool_tokens,
         })
     }
 

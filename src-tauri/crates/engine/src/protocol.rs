@@ -28,6 +28,12 @@ pub enum Request {
         /// Sampling overrides; unset values take the model family's defaults.
         #[serde(default)]
         sampling: SamplingParams,
+        /// A GBNF grammar (root rule `root`) the reply must follow; once it is complete only the
+        /// end of the turn may come. How a tool call is forced (`tool_choice: "required"`). The
+        /// rules `tool-call-open`, `tool-call-close` and `tool-quote` are defined by the engine
+        /// (see [`crate::Session::generate`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grammar: Option<String>,
     },
     /// Stop the reply `id` after the token being generated.
     Cancel {
@@ -153,6 +159,8 @@ pub enum ErrorCode {
 pub enum StopReason {
     /// The model ended its turn.
     EndOfTurn,
+    /// The model called tools and waits for their results (Gemma 4's `<|tool_response>`).
+    ToolCall,
     /// The reply reached its `max_tokens`.
     MaxTokens,
     /// The reply filled the context window.
@@ -168,6 +176,7 @@ impl StopReason {
     pub fn describe(self) -> &'static str {
         match self {
             StopReason::EndOfTurn => "the model finished its reply",
+            StopReason::ToolCall => "the model called a tool and waits for its result",
             StopReason::MaxTokens => "the reply reached the maximum number of tokens",
             StopReason::ContextFull => {
                 "the reply filled the whole context window; raise the context size to get longer replies"
@@ -232,6 +241,10 @@ pub struct ModelInfo {
     pub vision: bool,
     /// A projector is loaded and accepts audio.
     pub audio: bool,
+    /// The chat template declares tools and writes calls in Gemma 4's native tool tokens; when
+    /// false, tools follow Gemma 3's prompt convention.
+    #[serde(default)]
+    pub native_tool_calls: bool,
     /// Milliseconds spent loading.
     pub load_ms: f64,
     /// Set when GPU layers were asked for but the model had to be loaded on the CPU: why.

@@ -1,9 +1,12 @@
 //! Sampling settings: what the user may override, the defaults of each model family, and the
 //! llama.cpp sampler chain they become.
 
+use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::sampling::LlamaSampler;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+
+use crate::error::EngineError;
 
 /// Sampling settings as a user or a caller gives them: every field left `None` takes the model
 /// family's default (see [`Sampling::defaults_for`]).
@@ -123,9 +126,16 @@ impl Sampling {
     }
 
     /// Builds llama.cpp's sampler chain in its usual order: penalties, top-k, top-p, min-p,
-    /// temperature, then the draw.
-    pub(crate) fn sampler(&self, n_vocab: i32) -> LlamaSampler {
+    /// temperature, then the draw. A `grammar` (GBNF, root rule `root`) goes first, so that the
+    /// others only choose among the tokens it allows.
+    pub(crate) fn sampler(&self, model: &LlamaModel, grammar: Option<&str>) -> Result<LlamaSampler, EngineError> {
         let mut chain = Vec::new();
+        if let Some(grammar) = grammar {
+            let constraint = LlamaSampler::grammar(model, grammar, "root")
+                .map_err(|error| EngineError::BadRequest(format!("the grammar is not valid GBNF: {error}")))?;
+            chain.push(constraint);
+        }
+        let n_vocab = model.n_vocab();
         if self.repeat_penalty != 1.0 {
             chain.push(LlamaSampler::penalties(n_vocab, PENALTY_LAST_N, self.repeat_penalty, 0.0, 0.0));
         }
@@ -144,7 +154,7 @@ impl Sampling {
             chain.push(LlamaSampler::temp(self.temperature));
             chain.push(LlamaSampler::dist(self.seed));
         }
-        LlamaSampler::chain_simple(chain)
+        Ok(LlamaSampler::chain_simple(chain))
     }
 }
 

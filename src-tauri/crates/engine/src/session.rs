@@ -190,6 +190,7 @@ impl<'m> Session<'m> {
             devices,
             vision: projector.is_some_and(|p| p.vision()),
             audio: projector.is_some_and(|p| p.audio()),
+            native_tool_calls: self.model.template.has_native_tool_calls(),
             load_ms: self.model.load_ms,
             cpu_fallback: self.model.cpu_fallback.clone(),
         }
@@ -209,13 +210,17 @@ impl<'m> Session<'m> {
         Ok(self.model.template.render(messages, &options)?)
     }
 
-    /// Generates the assistant's reply to `messages`, streaming text through `on_event`.
-    /// `cancelled` is polled before each token; once it returns true the reply stops.
+    /// Generates the assistant's reply to `messages`, streaming text through `on_event`, within
+    /// `grammar` (GBNF, root rule `root`) when one is given; it may use the rules
+    /// `tool-call-open`, `tool-call-close` and `tool-quote`, Gemma 4's tool-call tokens, which the
+    /// session defines for the model's vocabulary. `cancelled` is polled before each token; once it
+    /// returns true the reply stops.
     pub fn generate(
         &mut self,
         messages: &[ChatMessage],
         options: &RenderOptions,
         params: &SamplingParams,
+        grammar: Option<&str>,
         cancelled: &dyn Fn() -> bool,
         on_event: &mut dyn FnMut(ReplyEvent),
     ) -> Result<ReplyFigures, EngineError> {
@@ -254,7 +259,8 @@ impl<'m> Session<'m> {
         self.settled = self.last_boundary(&self.cached, self.cached.len());
 
         let vocab = self.model.model.vocab();
-        let mut sampler = sampling.sampler(self.model.model.n_vocab());
+        let grammar = grammar.map(|grammar| format!("{grammar}\n{}", self.model.tool_tokens.grammar_rules()));
+        let mut sampler = sampling.sampler(&self.model.model, grammar.as_deref())?;
         if sampling.repeat_penalty != 1.0 {
             sampler.accept_many(&prompt_tokens);
         }
@@ -273,11 +279,13 @@ impl<'m> Session<'m> {
             first_token_at.get_or_insert_with(Instant::now);
             if vocab.is_eog(token) {
                 self.pending = vec![token];
-                state = ReplyState::Done(StopReason::EndOfTurn);
+                let calls_tools = self.model.tool_tokens.is_tool_response(token);
+                state = ReplyState::Done(if calls_tools { StopReason::ToolCall } else { StopReason::EndOfTurn });
                 break;
             }
             generated += 1;
-            let piece = text.push(&vocab.token_to_piece(token, false, None));
+            let shown = self.model.tool_tokens.is_shown(token);
+            let piece = text.push(&vocab.token_to_piece(token, shown, None));
             if !piece.is_empty() {
                 on_event(ReplyEvent::Text(piece));
             }

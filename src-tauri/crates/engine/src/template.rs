@@ -132,6 +132,7 @@ pub struct JinjaTemplate {
     env: Arc<Environment<'static>>,
     bos_token: String,
     eos_token: String,
+    native_tool_calls: bool,
 }
 
 impl std::fmt::Debug for JinjaTemplate {
@@ -157,6 +158,8 @@ impl ChatTemplate {
             env: Arc::new(env),
             bos_token: bos_token.to_owned(),
             eos_token: eos_token.to_owned(),
+            // llama.cpp's test for Gemma 4's tool format.
+            native_tool_calls: source.contains("<|tool_call>call:"),
         }))
     }
 
@@ -179,6 +182,12 @@ impl ChatTemplate {
             Self::BuiltinGemma => render_builtin_gemma(messages, options),
             Self::Jinja(template) => template.render(messages, options),
         }
+    }
+
+    /// Whether the template declares tools and writes calls in Gemma 4's native tool tokens
+    /// (`<|tool_call>call:NAME{…}<tool_call|>`); otherwise tools need Gemma 3's prompt convention.
+    pub fn has_native_tool_calls(&self) -> bool {
+        matches!(self, Self::Jinja(template) if template.native_tool_calls)
     }
 
     /// "builtin gemma" or "jinja" (for logs/diagnostics)

@@ -69,13 +69,13 @@ fn serve_model(
         match requests.recv().ok()? {
             request @ Request::Load(_) => return Some(request),
             Request::Cancel { .. } => {}
-            Request::Generate { id, messages, options, sampling } => {
+            Request::Generate { id, messages, options, sampling, grammar } => {
                 let cancelled = || stop.is_cancelled(id);
                 let mut on_event = |event| match event {
                     ReplyEvent::Text(text) => events.send(&Event::Token { id, text }),
                     ReplyEvent::Notice(message) => events.send(&Event::Notice { id, message }),
                 };
-                match session.generate(&messages, &options, &sampling, &cancelled, &mut on_event) {
+                match session.generate(&messages, &options, &sampling, grammar.as_deref(), &cancelled, &mut on_event) {
                     Ok(figures) => events.send(&Event::Done { id, figures }),
                     Err(error) => events.engine_error(Some(id), &error),
                 }

@@ -4,6 +4,7 @@ mod audio;
 mod gguf;
 mod session;
 mod template;
+mod tools;
 mod vision;
 
 pub use gemma_desk_testing::test_model;

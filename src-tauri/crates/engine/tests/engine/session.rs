@@ -36,7 +36,7 @@ pub(crate) fn greedy(max_tokens: u32) -> SamplingParams {
 pub(crate) fn reply(session: &mut Session<'_>, messages: &[ChatMessage], sampling: &SamplingParams) -> (String, ReplyFigures) {
     let mut text = String::new();
     let figures = session
-        .generate(messages, &RenderOptions::default(), sampling, &|| false, &mut |event| {
+        .generate(messages, &RenderOptions::default(), sampling, None, &|| false, &mut |event| {
             if let ReplyEvent::Text(piece) = event {
                 text.push_str(&piece);
             }
@@ -218,6 +218,7 @@ fn cancelling_stops_within_one_token() {
             &conversation(),
             &RenderOptions::default(),
             &greedy(200),
+            None,
             &|| tokens.get() >= cancel_after,
             &mut |event| {
                 if matches!(event, ReplyEvent::Text(_)) {
@@ -264,7 +265,7 @@ fn replies_to_multilingual_prompts_stream_valid_text() {
         let messages = [ChatMessage::user(prompt)];
         let mut pieces = Vec::new();
         session
-            .generate(&messages, &RenderOptions::default(), &greedy(24), &|| false, &mut |event| {
+            .generate(&messages, &RenderOptions::default(), &greedy(24), None, &|| false, &mut |event| {
                 if let ReplyEvent::Text(piece) = event {
                     pieces.push(piece);
                 }
@@ -287,7 +288,7 @@ fn a_conversation_that_outgrows_the_context_drops_its_oldest_turns_and_keeps_the
     messages.push(ChatMessage::user("And the last one?"));
     let mut notices = Vec::new();
     let figures = session
-        .generate(&messages, &RenderOptions::default(), &greedy(8), &|| false, &mut |event| {
+        .generate(&messages, &RenderOptions::default(), &greedy(8), None, &|| false, &mut |event| {
             if let ReplyEvent::Notice(notice) = event {
                 notices.push(notice);
             }
@@ -328,7 +329,7 @@ fn a_message_too_long_for_the_context_is_refused_clearly() {
     let (model, options) = load(128);
     let mut session = Session::new(backend(), &model, &options).unwrap();
     let messages = [ChatMessage::user("word ".repeat(400))];
-    let error = session.generate(&messages, &RenderOptions::default(), &greedy(4), &|| false, &mut |_| {}).unwrap_err();
+    let error = session.generate(&messages, &RenderOptions::default(), &greedy(4), None, &|| false, &mut |_| {}).unwrap_err();
     let n_ctx = session.info().n_ctx;
     assert!(matches!(error, EngineError::PromptTooLong { n_ctx: got, .. } if got == n_ctx), "{error}");
     assert!(error.to_string().contains("raise the context size"));

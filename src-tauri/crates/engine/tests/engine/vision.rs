@@ -119,7 +119,7 @@ fn an_image_for_a_model_that_cannot_see_is_refused_clearly() {
     let model = LoadedModel::load(backend(), &options).unwrap();
     let mut session = Session::new(backend(), &model, &options).unwrap();
     let error = session
-        .generate(&[asking(vec![red(dir.path())], "What is this?")], &RenderOptions::default(), &greedy(4), &|| false, &mut |_| {})
+        .generate(&[asking(vec![red(dir.path())], "What is this?")], &RenderOptions::default(), &greedy(4), None, &|| false, &mut |_| {})
         .unwrap_err();
     assert!(matches!(error, EngineError::Media(_)), "{error:?}");
     assert!(error.to_string().contains("cannot see images"), "{error}");
@@ -132,7 +132,7 @@ fn an_image_with_more_tokens_than_the_micro_batch_is_refused_and_the_session_goe
     let (model, options) = load_vision("vision-gemma3-672", 512);
     let mut session = Session::new(backend(), &model, &options).unwrap();
     let error = session
-        .generate(&[asking(vec![red(dir.path())], "What is this?")], &RenderOptions::default(), &greedy(4), &|| false, &mut |_| {})
+        .generate(&[asking(vec![red(dir.path())], "What is this?")], &RenderOptions::default(), &greedy(4), None, &|| false, &mut |_| {})
         .unwrap_err();
     assert!(matches!(error, EngineError::Media(_)), "{error:?}");
     assert!(error.to_string().contains("576 image tokens"), "{error}");
@@ -206,7 +206,7 @@ fn a_broken_image_file_is_a_clear_error_naming_it() {
     let (model, options) = load_vision("vision-gemma3", 512);
     let mut session = Session::new(backend(), &model, &options).unwrap();
     let error = session
-        .generate(&[asking(vec![broken], "What is this?")], &RenderOptions::default(), &greedy(4), &|| false, &mut |_| {})
+        .generate(&[asking(vec![broken], "What is this?")], &RenderOptions::default(), &greedy(4), None, &|| false, &mut |_| {})
         .unwrap_err();
     assert!(matches!(error, EngineError::Media(_)), "{error:?}");
     assert!(error.to_string().contains("holiday.png"), "{error}");
@@ -238,7 +238,7 @@ fn old_turns_dropped_to_fit_the_context_take_their_images_with_them_and_say_so()
     messages.push(ChatMessage::user("And the last one?"));
     let mut notices = Vec::new();
     let figures = session
-        .generate(&messages, &RenderOptions::default(), &greedy(8), &|| false, &mut |event| {
+        .generate(&messages, &RenderOptions::default(), &greedy(8), None, &|| false, &mut |event| {
             if let gemma_desk_engine::ReplyEvent::Notice(notice) = event {
                 notices.push(notice);
             }
