@@ -41,10 +41,8 @@ impl Store {
         })?;
         let partial = target.with_file_name(format!(".{}.{}.partial", name.to_string_lossy(), std::process::id()));
         remove_if_present(&partial)?;
-        let copied = sqlx::query("VACUUM INTO ?1")
-            .bind(partial.to_string_lossy().into_owned())
-            .execute(self.pool())
-            .await;
+        let copied =
+            sqlx::query("VACUUM INTO ?1").bind(partial.to_string_lossy().into_owned()).execute(self.pool()).await;
         if let Err(error) = copied {
             let _ = std::fs::remove_file(&partial);
             return Err(error.into());
@@ -98,6 +96,8 @@ impl Store {
         };
         let (Some(path), Some(database)) = (canonical(path), canonical(&self.database_path())) else { return false };
         let database = database.as_os_str().to_string_lossy().into_owned();
-        ["", "-wal", "-shm", "-journal"].iter().any(|suffix| path.as_os_str().to_string_lossy() == database.clone() + suffix)
+        ["", "-wal", "-shm", "-journal"]
+            .iter()
+            .any(|suffix| path.as_os_str().to_string_lossy() == database.clone() + suffix)
     }
 }

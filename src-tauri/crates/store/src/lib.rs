@@ -44,7 +44,7 @@ pub use store::{DATA_DIR_ENV, Store};
 pub use types::{
     Attachment, BranchMessage, Conversation, ConversationId, ConversationSettings, ExportFile, ExportScope,
     MarkdownExport, Message, MessageId, MessageStatus, Millis, NewAttachment, ReplyStats, Role, SNIPPET_END,
-    SNIPPET_START, SearchHit,
+    SNIPPET_START, SearchHit, StoredToolCall, ToolOutcome, ToolPart, ToolResult,
 };
 
 mod attachments;

@@ -11,12 +11,15 @@ use sqlx::sqlite::{SqliteConnection, SqliteExecutor, SqliteRow};
 use crate::attachments::{AttachmentSource, insert_attachment_row, sha256_hex, stored_info, write_file};
 use crate::error::StoreError;
 use crate::store::Store;
-use crate::types::{Attachment, ConversationId, Message, MessageId, MessageStatus, Millis, ReplyStats, Role};
+use crate::types::{
+    Attachment, ConversationId, Message, MessageId, MessageStatus, Millis, ReplyStats, Role, StoredToolCall, ToolPart,
+    ToolResult,
+};
 
 /// The columns [`message_from_row`] reads, in a `SELECT`.
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, parent_id, role, content, status, error, model, \
      ttft_ms, prefill_tps, decode_tps, prompt_tokens, generated_tokens, reused_tokens, image_tokens_reused, \
-     image_tokens_encoded, created_at, updated_at";
+     image_tokens_encoded, tool, created_at, updated_at";
 
 /// A title made from the first user message is at most this many characters (plus "…").
 const TITLE_CHARS: usize = 60;
@@ -81,7 +84,8 @@ impl Store {
         if let Some(parent) = parent {
             check_parent(&mut tx, conversation, parent).await?;
         }
-        let id = insert_message(&mut tx, conversation, parent, Role::User, content, MessageStatus::Done, None, now).await?;
+        let id =
+            insert_message(&mut tx, conversation, parent, Role::User, content, MessageStatus::Done, None, now).await?;
         let mut rows = Vec::with_capacity(files.len());
         for (sha256, bytes, info) in &files {
             let path = self.attachment_path(sha256);
@@ -158,6 +162,60 @@ impl Store {
         stats: &ReplyStats,
         now: Millis,
     ) -> Result<Message, StoreError> {
+        self.end_reply(id, content, status, error, stats, None, now).await
+    }
+
+    /// Finishes a streaming reply that called tools: done, with its text (the calls taken out)
+    /// and the calls, in one transaction.
+    pub async fn finish_reply_with_calls(
+        &self,
+        id: MessageId,
+        content: &str,
+        calls: &[StoredToolCall],
+        stats: &ReplyStats,
+        now: Millis,
+    ) -> Result<Message, StoreError> {
+        let tool = ToolPart::Calls { calls: calls.to_vec() };
+        self.end_reply(id, content, MessageStatus::Done, None, stats, Some(&tool), now).await
+    }
+
+    /// Adds the result of a call after `parent` (the reply that made it, or the previous result)
+    /// as a tool message, and shows its branch.
+    pub async fn add_tool_result(
+        &self,
+        conversation: ConversationId,
+        parent: MessageId,
+        result: &ToolResult,
+        content: &str,
+        now: Millis,
+    ) -> Result<Message, StoreError> {
+        let mut tx = self.begin_write().await?;
+        check_live_conversation(&mut tx, conversation).await?;
+        check_parent(&mut tx, conversation, parent).await?;
+        let status = MessageStatus::Done;
+        let id = insert_message(&mut tx, conversation, Some(parent), Role::Tool, content, status, None, now).await?;
+        sqlx::query("UPDATE messages SET tool = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(tool_to_sql(&ToolPart::Result(result.clone())))
+            .execute(&mut *tx)
+            .await?;
+        show_new_leaf(&mut tx, conversation, id, "", now).await?;
+        let message = fetch_message(&mut *tx, id).await?;
+        tx.commit().await?;
+        Ok(message)
+    }
+
+    #[allow(clippy::too_many_arguments)] // the columns a reply ends with, each named at the call site
+    async fn end_reply(
+        &self,
+        id: MessageId,
+        content: &str,
+        status: MessageStatus,
+        error: Option<&str>,
+        stats: &ReplyStats,
+        tool: Option<&ToolPart>,
+        now: Millis,
+    ) -> Result<Message, StoreError> {
         if status == MessageStatus::Streaming {
             return Err(StoreError::Invalid(format!(
                 "reply {id} cannot be finished as streaming; finish it as done, stopped, interrupted or error"
@@ -167,7 +225,7 @@ impl Store {
         let conversation: Option<ConversationId> = sqlx::query_scalar(
             "UPDATE messages SET content = ?2, status = ?3, error = ?4, ttft_ms = ?5, prefill_tps = ?6,
                  decode_tps = ?7, prompt_tokens = ?8, generated_tokens = ?9, reused_tokens = ?10,
-                 image_tokens_reused = ?11, image_tokens_encoded = ?12, updated_at = ?13
+                 image_tokens_reused = ?11, image_tokens_encoded = ?12, updated_at = ?13, tool = ?14
              WHERE id = ?1 AND status = 'streaming' RETURNING conversation_id",
         )
         .bind(id)
@@ -183,6 +241,7 @@ impl Store {
         .bind(stats.image_tokens_reused)
         .bind(stats.image_tokens_encoded)
         .bind(now)
+        .bind(tool.map(tool_to_sql))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(conversation) = conversation else {
@@ -323,9 +382,22 @@ pub(crate) fn message_from_row(row: &SqliteRow) -> Result<Message, StoreError> {
             image_tokens_reused: row.get("image_tokens_reused"),
             image_tokens_encoded: row.get("image_tokens_encoded"),
         },
+        tool: tool_from_sql(row.get("tool"))?,
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     })
+}
+
+fn tool_to_sql(tool: &ToolPart) -> String {
+    serde_json::to_string(tool).expect("a tool part is plain JSON")
+}
+
+fn tool_from_sql(json: Option<String>) -> Result<Option<ToolPart>, StoreError> {
+    json.map(|json| {
+        serde_json::from_str(&json)
+            .map_err(|error| StoreError::Invalid(format!("a message's tool part is damaged: {error}")))
+    })
+    .transpose()
 }
 
 /// Checks that the conversation exists and is not deleted (messages are not added to the bin).

@@ -4,7 +4,7 @@
 
 use crate::error::StoreError;
 use crate::store::Store;
-use crate::types::{ConversationId, Message, MessageId, MessageStatus, Millis, ReplyStats};
+use crate::types::{ConversationId, Message, MessageId, MessageStatus, Millis, ReplyStats, StoredToolCall};
 
 /// Flush the growing text at least this often while pieces arrive.
 pub const FLUSH_INTERVAL_MS: Millis = 250;
@@ -70,5 +70,17 @@ impl ReplyRecorder {
         now: Millis,
     ) -> Result<Message, StoreError> {
         self.store.finish_reply(self.id, &self.text, status, error, stats, now).await
+    }
+
+    /// Saves a reply that called tools: done, with `text` (its text without the calls) and the
+    /// calls.
+    pub async fn finish_with_calls(
+        self,
+        text: &str,
+        calls: &[StoredToolCall],
+        stats: &ReplyStats,
+        now: Millis,
+    ) -> Result<Message, StoreError> {
+        self.store.finish_reply_with_calls(self.id, text, calls, stats, now).await
     }
 }

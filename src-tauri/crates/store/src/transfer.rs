@@ -185,6 +185,7 @@ fn json_document(export: &Exported, files: &HashMap<String, Vec<u8>>) -> Result<
             error: message.error.as_deref(),
             model: message.model.as_deref(),
             stats: DocStats::from(&message.stats),
+            tool: message.tool.as_ref(),
             created_at: message.created_at,
             updated_at: message.updated_at,
             attachments: export
@@ -301,8 +302,8 @@ async fn insert_import(
         let id: MessageId = sqlx::query_scalar(
             "INSERT INTO messages (conversation_id, parent_id, role, content, status, error, model, ttft_ms,
                  prefill_tps, decode_tps, prompt_tokens, generated_tokens, reused_tokens, image_tokens_reused,
-                 image_tokens_encoded, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) RETURNING id",
+                 image_tokens_encoded, created_at, updated_at, tool)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) RETURNING id",
         )
         .bind(conversation)
         // Checked by `import::parse`: a parent is an earlier message.
@@ -322,6 +323,7 @@ async fn insert_import(
         .bind(message.stats.image_tokens_encoded)
         .bind(message.created_at)
         .bind(message.updated_at)
+        .bind(message.tool.as_ref().map(|tool| serde_json::to_string(tool).expect("a tool part is plain JSON")))
         .fetch_one(&mut *conn)
         .await?;
         for attachment in &message.attachments {

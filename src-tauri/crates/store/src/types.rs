@@ -123,10 +123,65 @@ pub struct Message {
     pub model: Option<String>,
     /// Generation figures (assistant messages).
     pub stats: ReplyStats,
+    /// The tool calls of a reply that called tools, or the result of one call (a tool message).
+    pub tool: Option<ToolPart>,
     /// When it was created.
     pub created_at: Millis,
     /// When it last changed.
     pub updated_at: Millis,
+}
+
+/// What a message holds of function calling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ToolPart {
+    /// The calls a reply made, in order, after its text.
+    Calls {
+        /// The calls.
+        calls: Vec<StoredToolCall>,
+    },
+    /// A tool message: what one call gave back (its text is the message's content).
+    Result(ToolResult),
+}
+
+/// A call a reply made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct StoredToolCall {
+    /// Its id in the conversation, which its result names (`call_1`, ...).
+    pub id: String,
+    /// The tool called (for a malformed call, what could be read of the name, maybe empty).
+    pub name: String,
+    /// The named arguments.
+    #[ts(type = "Record<string, unknown>")]
+    pub arguments: serde_json::Map<String, serde_json::Value>,
+    /// Set when the call did not follow the tool syntax: what the model wrote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<String>,
+}
+
+/// The result of one call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ToolResult {
+    /// The call answered ([`StoredToolCall::id`]).
+    pub call_id: String,
+    /// The tool.
+    pub name: String,
+    /// How the call went.
+    pub outcome: ToolOutcome,
+}
+
+/// How a tool call went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolOutcome {
+    /// The tool ran and answered.
+    Answered,
+    /// The tool ran and failed, or its arguments were wrong (the content says why).
+    Failed,
+    /// The user did not let it run.
+    Declined,
+    /// The call could not be read, or there is no such tool (the content says why).
+    Refused,
 }
 
 /// Which messages an export holds.

@@ -16,11 +16,13 @@ use serde_json::{Map, Value};
 pub use builtin::{Builtin, ToolError};
 pub use gemma3::{GEMMA3_TOOL_INSTRUCTION, parse_gemma3};
 pub use gemma4::parse_gemma4;
+pub use syntax::{ToolSyntax, gemma3_calls, gemma3_outputs, gemma3_tool_prompt};
 
 mod builtin;
 mod cursor;
 mod gemma3;
 mod gemma4;
+mod syntax;
 
 /// The most tool calls one reply may make; the rest are refused as malformed.
 pub const MAX_CALLS_PER_REPLY: usize = 8;

@@ -1,7 +1,7 @@
 //! The JSON export document, version 1, as it is written: field order is the order in the
 //! file. Reading one back is `import`'s job.
 
-use crate::types::{ConversationSettings, MessageStatus, Millis, ReplyStats, Role};
+use crate::types::{ConversationSettings, MessageStatus, Millis, ReplyStats, Role, ToolPart};
 use serde::Serialize;
 
 /// The `format` of every export document.
@@ -44,6 +44,8 @@ pub(crate) struct DocMessage<'a> {
     pub error: Option<&'a str>,
     pub model: Option<&'a str>,
     pub stats: DocStats,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<&'a ToolPart>,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub attachments: Vec<DocAttachment<'a>>,

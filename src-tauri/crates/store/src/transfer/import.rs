@@ -12,7 +12,7 @@ use super::document::{FORMAT, VERSION};
 use super::markdown::size;
 use crate::attachments::{is_sha256_hex, sha256_hex};
 use crate::error::StoreError;
-use crate::types::{ConversationSettings, MessageStatus, Millis, ReplyStats, Role};
+use crate::types::{ConversationSettings, MessageStatus, Millis, ReplyStats, Role, ToolPart};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
@@ -56,6 +56,7 @@ pub(crate) struct ImportMessage {
     pub error: Option<String>,
     pub model: Option<String>,
     pub stats: ReplyStats,
+    pub tool: Option<ToolPart>,
     pub created_at: Millis,
     pub updated_at: Millis,
     pub attachments: Vec<ImportAttachment>,
@@ -206,6 +207,7 @@ fn read_message(message: Value, index: usize) -> Result<(u64, Option<u64>, Impor
         "error",
         "model",
         "stats",
+        "tool",
         "created_at",
         "updated_at",
         "attachments",
@@ -234,6 +236,7 @@ fn read_message(message: Value, index: usize) -> Result<(u64, Option<u64>, Impor
         Some(stats) => read_stats(stats, index)?,
         None => ReplyStats::default(),
     };
+    let tool: Option<ToolPart> = fields.optional("tool")?;
     let created_at = fields.required("created_at")?;
     let updated_at = fields.required("updated_at")?;
     let attachments = fields.optional::<Vec<Value>>("attachments")?.unwrap_or_default();
@@ -242,8 +245,19 @@ fn read_message(message: Value, index: usize) -> Result<(u64, Option<u64>, Impor
         .enumerate()
         .map(|(at, attachment)| read_attachment(attachment, &format!("messages[{index}].attachments[{at}]")))
         .collect::<Result<_, _>>()?;
-    let message =
-        ImportMessage { parent: None, role, content, status, error, model, stats, created_at, updated_at, attachments };
+    let message = ImportMessage {
+        parent: None,
+        role,
+        content,
+        status,
+        error,
+        model,
+        stats,
+        tool,
+        created_at,
+        updated_at,
+        attachments,
+    };
     Ok((id, parent, message))
 }
 

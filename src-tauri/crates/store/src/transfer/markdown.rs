@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 
 use super::Exported;
 use crate::messages::title_from;
-use crate::types::{Attachment, ExportScope, MarkdownExport, Message, MessageId, MessageStatus, Millis, Role};
+use crate::types::{
+    Attachment, ExportScope, MarkdownExport, Message, MessageId, MessageStatus, Millis, Role, ToolOutcome, ToolPart,
+};
 
 mod files;
 
@@ -100,6 +102,7 @@ fn write_message(out: &mut String, message: &Message, export: &Exported, images:
         }
         out.push('\n');
     }
+    write_tool_part(out, message.tool.as_ref());
     let attachments = export.attachments.get(&message.id).map_or(&[][..], Vec::as_slice);
     let mut listed = Vec::new();
     for attachment in attachments {
@@ -117,6 +120,40 @@ fn write_message(out: &mut String, message: &Message, export: &Exported, images:
         }
         out.push('\n');
     }
+}
+
+/// A reply's calls (tool and arguments as JSON) or how a tool message's call went.
+fn write_tool_part(out: &mut String, tool: Option<&ToolPart>) {
+    match tool {
+        Some(ToolPart::Calls { calls }) => {
+            for call in calls {
+                let arguments = serde_json::to_string(&call.arguments).expect("arguments are plain JSON");
+                let _ = match &call.malformed {
+                    Some(raw) => writeln!(out, "Malformed tool call `{}`: {}\n", call.id, fenced_inline(raw)),
+                    None => {
+                        writeln!(out, "Tool call `{}`: `{}` with {}\n", call.id, call.name, fenced_inline(&arguments))
+                    }
+                };
+            }
+        }
+        Some(ToolPart::Result(result)) => {
+            let outcome = match result.outcome {
+                ToolOutcome::Answered => "answered",
+                ToolOutcome::Failed => "failed",
+                ToolOutcome::Declined => "declined by the user",
+                ToolOutcome::Refused => "refused",
+            };
+            let _ = writeln!(out, "*Result of `{}` ({}): {outcome}*\n", result.call_id, result.name);
+        }
+        None => {}
+    }
+}
+
+/// `text` as inline code, fenced with more backticks than it holds in a row.
+fn fenced_inline(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    format!("{fence} {} {fence}", text.replace('\n', " "))
 }
 
 /// The fence that closes a code block left open at the end of `text` (a reply stopped half-way
