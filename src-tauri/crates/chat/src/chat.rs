@@ -11,13 +11,17 @@ use gemma_desk_engine::{
 };
 use gemma_desk_store::{
     Attachment, AttachmentSource, BranchMessage, ConversationId, Message, MessageId, MessageStatus, NewAttachment,
-    ReplyRecorder, ReplyStats, Role, Store,
+    ReplyRecorder, ReplyStats, Role, Store, StoredToolCall, ToolOutcome, ToolPart, ToolResult,
 };
+use gemma_desk_tools::{ToolSyntax, gemma3_calls, gemma3_outputs, gemma3_tool_prompt};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::ChatError;
 use crate::now;
+use crate::tools::{
+    ConversationPermissions, MAX_TOOL_CALLS, MAX_TOOL_REPLIES, Tool, ToolDecision, ToolSettings, refusal, stored_calls,
+};
 use crate::transcribe::{Transcriber, TranscriptionStop, with_transcript};
 
 /// Longest message a user may send, in characters.
@@ -149,7 +153,9 @@ pub struct EngineStatus {
 }
 
 /// What the caller hears while a reply is made, in this order: maybe `Transcribing`, `Started`,
-/// maybe `Loading`, `Token`s (and `Notice`s), then `Finished`.
+/// maybe `Loading`, `Token`s (and `Notice`s), then `Finished`. A reply that calls tools ends
+/// with `ToolCalls` instead; each call then has maybe `ConfirmTool` and its `ToolResult`, and
+/// the next reply begins with `Continued`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ChatEvent {
@@ -180,7 +186,28 @@ pub enum ChatEvent {
         /// In words.
         message: String,
     },
-    /// The reply ended; `reply` has its final status, text and figures.
+    /// The reply ended with tool calls, stored with it (its text is the text around them); their
+    /// results and another reply follow.
+    ToolCalls {
+        /// The stored reply.
+        reply: Message,
+    },
+    /// A call waits for the user's word: answer it with [`Chat::answer_tool_call`].
+    ConfirmTool {
+        /// The call.
+        call: StoredToolCall,
+    },
+    /// The result of a call, stored as a tool message after it.
+    ToolResult {
+        /// The tool message.
+        message: Message,
+    },
+    /// The model replies again, after the results: the new reply's row, status `streaming`.
+    Continued {
+        /// The reply.
+        reply: Message,
+    },
+    /// The turn ended; `reply` has its final status, text and figures.
     Finished {
         /// The stored reply.
         reply: Message,
@@ -235,6 +262,10 @@ pub struct Chat {
     worker_pid: AtomicU32,
     /// Held by the reply or load in progress.
     turn: tokio::sync::Mutex<()>,
+    tools: Mutex<ToolSettings>,
+    allowed_here: Mutex<ConversationPermissions>,
+    /// The call waiting for the user's word, and where the word goes.
+    confirmation: Mutex<Option<(String, tokio::sync::oneshot::Sender<ToolDecision>)>>,
 }
 
 impl Chat {
@@ -257,6 +288,9 @@ impl Chat {
             }),
             worker_pid: AtomicU32::new(0),
             turn: tokio::sync::Mutex::new(()),
+            tools: Mutex::default(),
+            allowed_here: Mutex::default(),
+            confirmation: Mutex::default(),
         }
     }
 
@@ -513,6 +547,34 @@ impl Chat {
     /// clips; nothing when none runs.
     pub fn stop(&self) {
         self.stop_handle().stop();
+        // A call waiting for the user's word is not run: the turn ends there.
+        lock(&self.confirmation).take();
+    }
+
+    /// Which tools the next turns may call and which run without asking.
+    pub fn set_tools(&self, settings: ToolSettings) {
+        *lock(&self.tools) = settings;
+    }
+
+    /// The tool settings in force (a call the user always allows adds its tool).
+    pub fn tool_settings(&self) -> ToolSettings {
+        lock(&self.tools).clone()
+    }
+
+    /// Answers the call `call_id` that waits for the user ([`ChatEvent::ConfirmTool`]).
+    pub fn answer_tool_call(&self, call_id: &str, decision: ToolDecision) -> Result<(), ChatError> {
+        let mut waiting = lock(&self.confirmation);
+        match waiting.take() {
+            Some((id, answer)) if id == call_id => {
+                // A turn stopped meanwhile no longer listens; the answer goes nowhere.
+                let _ = answer.send(decision);
+                Ok(())
+            }
+            other => {
+                *waiting = other;
+                Err(ChatError::NotFound(format!("no tool call {call_id} is waiting for an answer")))
+            }
+        }
     }
 
     /// A handle that does [`Chat::stop`] from anywhere (a Ctrl-C handler).
@@ -538,7 +600,9 @@ impl Chat {
         Ok(turn)
     }
 
-    /// Streams a reply to `question` (already stored), recording it as it comes.
+    /// Streams a reply to `question` (already stored), recording it as it comes; while the
+    /// replies call tools (at most [`MAX_TOOL_REPLIES`] of them, [`MAX_TOOL_CALLS`] calls in
+    /// all), runs each call the user lets run, stores its result and replies again.
     async fn reply_after(
         &self,
         question: Message,
@@ -546,6 +610,140 @@ impl Chat {
         sampling: &SamplingParams,
         mut sink: impl FnMut(ChatEvent),
     ) -> Result<Message, ChatError> {
+        let conversation = question.conversation_id;
+        let mut tools = self.turn_tools();
+        let mut replied = self.reply_once(question, Some(new_user), sampling, tools.as_ref(), &mut sink).await?;
+        let (mut calls_made, mut replies_with_calls) = (0, 0);
+        loop {
+            let Replied::Calls { reply, calls, reasons } = replied else {
+                let Replied::Final(reply) = replied else { unreachable!() };
+                return Ok(reply);
+            };
+            replies_with_calls += 1;
+            let mut parent = reply.clone();
+            for (call, reason) in calls.iter().zip(&reasons) {
+                let (outcome, content) = match refusal(call, reason.as_deref(), calls_made) {
+                    Some(refused) => refused,
+                    None => {
+                        calls_made += 1;
+                        match self.permit(conversation, call, &mut sink).await {
+                            Some(true) => self.run_call(call).await,
+                            Some(false) => (ToolOutcome::Declined, "the user declined this call".to_owned()),
+                            None => {
+                                let result = self
+                                    .tool_result(
+                                        conversation,
+                                        &parent,
+                                        call,
+                                        ToolOutcome::Declined,
+                                        "the user stopped the turn before this call ran",
+                                    )
+                                    .await?;
+                                sink(ChatEvent::ToolResult { message: result });
+                                sink(ChatEvent::Finished {
+                                    reply: reply.clone(),
+                                    engine_died: None,
+                                    stop_reason: Some(StopReason::Cancelled),
+                                    failure: None,
+                                });
+                                return Ok(reply);
+                            }
+                        }
+                    }
+                };
+                parent = self.tool_result(conversation, &parent, call, outcome, &content).await?;
+                sink(ChatEvent::ToolResult { message: parent.clone() });
+            }
+            match &mut tools {
+                // The model has had its calls: it answers with what it has.
+                Some(_) if replies_with_calls >= MAX_TOOL_REPLIES || calls_made >= MAX_TOOL_CALLS => tools = None,
+                // A call is required of the turn's first reply only.
+                Some(tools) => tools.grammar = None,
+                None => {}
+            }
+            replied = self.reply_once(parent, None, sampling, tools.as_ref(), &mut sink).await?;
+        }
+    }
+
+    /// The tools this turn's replies may call, as the loaded model writes calls.
+    fn turn_tools(&self) -> Option<TurnTools> {
+        let settings = self.tool_settings();
+        if !settings.enabled {
+            return None;
+        }
+        let syntax = self.tool_syntax();
+        let declarations = Tool::declarations();
+        let grammar = settings.require_call.then(|| syntax.forced_call_grammar(&declarations));
+        Some(TurnTools { syntax, declarations, grammar })
+    }
+
+    fn tool_syntax(&self) -> ToolSyntax {
+        let native = self.engine_status().info.is_some_and(|info| info.native_tool_calls);
+        if native { ToolSyntax::Gemma4 } else { ToolSyntax::Gemma3 }
+    }
+
+    /// Whether `call` may run: at once when its tool is allowed, else once the user says so;
+    /// `None` when the turn was stopped while it waited.
+    async fn permit(
+        &self,
+        conversation: ConversationId,
+        call: &StoredToolCall,
+        sink: &mut impl FnMut(ChatEvent),
+    ) -> Option<bool> {
+        if lock(&self.tools).always_allowed.contains(&call.name)
+            || lock(&self.allowed_here).allows(conversation, &call.name)
+        {
+            return Some(true);
+        }
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        *lock(&self.confirmation) = Some((call.id.clone(), answer));
+        sink(ChatEvent::ConfirmTool { call: call.clone() });
+        match answered.await.ok()? {
+            ToolDecision::Run => Some(true),
+            ToolDecision::AllowInConversation => {
+                lock(&self.allowed_here).allow(conversation, &call.name);
+                Some(true)
+            }
+            ToolDecision::AlwaysAllow => {
+                lock(&self.tools).always_allowed.insert(call.name.clone());
+                Some(true)
+            }
+            ToolDecision::Decline => Some(false),
+        }
+    }
+
+    async fn run_call(&self, call: &StoredToolCall) -> (ToolOutcome, String) {
+        let tool = Tool::named(&call.name).expect("refusal() answers calls of unknown tools");
+        match tool.run(&self.store, &call.arguments).await {
+            Ok(answer) => (ToolOutcome::Answered, answer),
+            Err(error) => (ToolOutcome::Failed, format!("error: {error}")),
+        }
+    }
+
+    async fn tool_result(
+        &self,
+        conversation: ConversationId,
+        after: &Message,
+        call: &StoredToolCall,
+        outcome: ToolOutcome,
+        content: &str,
+    ) -> Result<Message, ChatError> {
+        let result = ToolResult { call_id: call.id.clone(), name: call.name.clone(), outcome };
+        Ok(self.store.add_tool_result(conversation, after.id, &result, content, now()).await?)
+    }
+
+    /// Streams one reply after `parent` (a question, or a tool's result), recording it as it
+    /// comes. `first` is the turn's first reply: `Some` with the new user message (none when
+    /// regenerating); later replies begin with [`ChatEvent::Continued`]. With `tools`, a reply
+    /// that calls them is stored with its calls and comes back as [`Replied::Calls`].
+    async fn reply_once(
+        &self,
+        question: Message,
+        first: Option<Option<Message>>,
+        sampling: &SamplingParams,
+        tools: Option<&TurnTools>,
+        sink: &mut impl FnMut(ChatEvent),
+    ) -> Result<Replied, ChatError> {
         let conversation = self.store.conversation(question.conversation_id).await?;
         let model_name = self.engine_status().choice.map(|choice| choice.name());
         let mut recorder =
@@ -553,16 +751,33 @@ impl Chat {
         let branch = self.store.current_branch(conversation.id).await?;
         let history: Vec<&BranchMessage> =
             branch.iter().filter(|entry| entry.message.id != recorder.message_id()).collect();
-        let render = render_options(history.last().map_or(&[][..], |question| question.attachments.as_slice()));
-        let prompt = prompt_messages(conversation.settings.system_prompt.as_deref(), history, |sha256| {
-            self.store.attachment_path(sha256)
-        });
-        let user_attachments = match &new_user {
-            Some(user) => self.store.attachments(user.id).await?,
-            None => Vec::new(),
-        };
+        let last_question = history.iter().rev().find(|entry| entry.message.role == Role::User);
+        let mut render = render_options(last_question.map_or(&[][..], |question| question.attachments.as_slice()));
+        let syntax = self.tool_syntax();
+        let mut system = conversation.settings.system_prompt.clone().filter(|s| !s.trim().is_empty());
+        match tools {
+            Some(tools) if syntax == ToolSyntax::Gemma4 => render.tools = Some(tools.declarations.clone()),
+            Some(tools) => {
+                let prompt = gemma3_tool_prompt(&tools.declarations);
+                system = Some(match system {
+                    Some(system) => format!("{system}\n\n{prompt}"),
+                    None => prompt,
+                });
+            }
+            None => {}
+        }
+        let prompt = prompt_messages(system.as_deref(), history, syntax, |sha256| self.store.attachment_path(sha256));
         let reply = self.store.message(recorder.message_id()).await?;
-        sink(ChatEvent::Started { user: new_user, user_attachments, reply });
+        match first {
+            Some(new_user) => {
+                let user_attachments = match &new_user {
+                    Some(user) => self.store.attachments(user.id).await?,
+                    None => Vec::new(),
+                };
+                sink(ChatEvent::Started { user: new_user, user_attachments, reply });
+            }
+            None => sink(ChatEvent::Continued { reply }),
+        }
 
         let engine = self.engine.clone();
         let pid = lock(&engine).worker_pid();
@@ -572,9 +787,10 @@ impl Chat {
         }
         let (pieces, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
         let sampling = sampling.clone();
+        let grammar = tools.and_then(|tools| tools.grammar.clone());
         let generation = tokio::task::spawn_blocking(move || {
             let mut engine = lock(&engine);
-            let generated = engine.generate(&prompt, &render, &sampling, |text| {
+            let generated = engine.generate_constrained(&prompt, &render, &sampling, grammar.as_deref(), |text| {
                 let _ = pieces.send(text.to_owned());
             });
             (generated, engine.worker_pid())
@@ -607,13 +823,39 @@ impl Chat {
             Err(error) => error.failure(),
         };
         let id = recorder.message_id();
+        let parsed = tools
+            .filter(|_| status == MessageStatus::Done && save_error.is_none())
+            .map(|tools| tools.syntax.parse(recorder.text()))
+            .filter(|parsed| !parsed.calls.is_empty());
+        if let Some(parsed) = parsed {
+            let first_call = self.calls_in_turn(conversation.id, id).await? + 1;
+            let (calls, reasons) = stored_calls(parsed.calls, first_call);
+            let reply = recorder.finish_with_calls(parsed.text.trim(), &calls, &stats, now()).await?;
+            sink(ChatEvent::ToolCalls { reply: reply.clone() });
+            return Ok(Replied::Calls { reply, calls, reasons });
+        }
         recorder.finish(status, error.as_deref(), &stats, now()).await?;
         if let Some(error) = save_error {
             return Err(ChatError::Store(error));
         }
         let reply = self.store.message(id).await?;
         sink(ChatEvent::Finished { reply: reply.clone(), engine_died, stop_reason, failure });
-        Ok(reply)
+        Ok(Replied::Final(reply))
+    }
+
+    /// How many calls the replies before `reply` in its turn (since the last user message) made.
+    async fn calls_in_turn(&self, conversation: ConversationId, reply: MessageId) -> Result<usize, ChatError> {
+        let branch = self.store.current_branch(conversation).await?;
+        let before = branch.iter().take_while(|entry| entry.message.id != reply);
+        let turn: Vec<&BranchMessage> = before.collect();
+        let start = turn.iter().rposition(|entry| entry.message.role == Role::User).map_or(0, |at| at + 1);
+        Ok(turn[start..]
+            .iter()
+            .map(|entry| match &entry.message.tool {
+                Some(ToolPart::Calls { calls }) => calls.len(),
+                _ => 0,
+            })
+            .sum())
     }
 
     fn set_status(&self, state: EngineState, choice: Option<ModelChoice>, info: Option<ModelInfo>) {
@@ -632,14 +874,30 @@ impl Chat {
     }
 }
 
+/// The tools a turn's replies are offered, and how the model writes calls.
+struct TurnTools {
+    syntax: ToolSyntax,
+    declarations: Vec<serde_json::Value>,
+    /// Makes the reply a call (the turn's first reply, when a call is required).
+    grammar: Option<String>,
+}
+
+/// How one reply of a turn ended.
+enum Replied {
+    /// Without tool calls: the turn is over.
+    Final(Message),
+    /// With calls (stored with the reply); `reasons` says, for each, why it is malformed.
+    Calls { reply: Message, calls: Vec<StoredToolCall>, reasons: Vec<Option<String>> },
+}
+
 /// A reply's turn: the chat's one turn, armed for stops, until dropped.
 struct Turn<'a> {
     _guard: tokio::sync::MutexGuard<'a, ()>,
     _armed: ArmedTurn,
 }
 
-fn lock(engine: &Mutex<WorkerClient>) -> std::sync::MutexGuard<'_, WorkerClient> {
-    engine.lock().unwrap_or_else(PoisonError::into_inner)
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Checks a question's text and how many images and clips it carries: (images, clips).
@@ -679,10 +937,14 @@ fn check_text(text: &str) -> Result<(), ChatError> {
 
 /// The conversation as the engine reads it. Two user messages in a row (a question whose reply
 /// row was never written, after a crash) are joined, since Gemma's template needs turns to
-/// alternate.
+/// alternate. Tool calls and results are written as `syntax` has them: for Gemma 4 as the
+/// OpenAI-shaped fields its template renders (`tool_calls` with the arguments as an object, and
+/// `tool` messages naming their call), for Gemma 3 as `tool_code` blocks in the reply and
+/// `tool_output` blocks in a user turn.
 fn prompt_messages<'a>(
     system: Option<&str>,
     history: impl IntoIterator<Item = &'a BranchMessage>,
+    syntax: ToolSyntax,
     attachment_path: impl Fn(&str) -> PathBuf,
 ) -> Vec<ChatMessage> {
     let mut messages: Vec<ChatMessage> =
@@ -692,14 +954,62 @@ fn prompt_messages<'a>(
         let media = entry.attachments.iter().filter(|attachment| attachment.is_image() || attachment.is_clip()).map(
             |attachment| MediaRef { sha256: attachment.sha256.clone(), path: attachment_path(&attachment.sha256) },
         );
+        let mut turn = ChatMessage::new(message.role.as_str(), message.content.clone());
+        match (&message.tool, syntax) {
+            (Some(ToolPart::Calls { calls }), ToolSyntax::Gemma4) => {
+                let calls: Vec<serde_json::Value> = calls
+                    .iter()
+                    .map(|call| {
+                        let name = if call.name.is_empty() { "unknown" } else { call.name.as_str() };
+                        serde_json::json!({
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": name, "arguments": call.arguments},
+                        })
+                    })
+                    .collect();
+                turn.extra.insert("tool_calls".to_owned(), calls.into());
+            }
+            (Some(ToolPart::Result(result)), ToolSyntax::Gemma4) => {
+                turn.extra.insert("tool_call_id".to_owned(), result.call_id.clone().into());
+                turn.extra.insert("name".to_owned(), result.name.clone().into());
+            }
+            (Some(ToolPart::Calls { calls }), ToolSyntax::Gemma3) => {
+                let valid: Vec<(&str, &serde_json::Map<String, serde_json::Value>)> = calls
+                    .iter()
+                    .filter(|call| call.malformed.is_none())
+                    .map(|call| (call.name.as_str(), &call.arguments))
+                    .collect();
+                let mut blocks: Vec<String> = Vec::new();
+                if !valid.is_empty() {
+                    blocks.push(gemma3_calls(&valid));
+                }
+                blocks.extend(
+                    calls
+                        .iter()
+                        .filter_map(|call| call.malformed.as_ref())
+                        .map(|raw| format!("```tool_code\n{raw}\n```")),
+                );
+                turn.content = [message.content.trim(), &blocks.join("\n")]
+                    .iter()
+                    .filter(|part| !part.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+            }
+            (Some(ToolPart::Result(_)), ToolSyntax::Gemma3) => {
+                turn.role = "user".to_owned();
+                turn.content = gemma3_outputs([message.content.as_str()]);
+            }
+            (None, _) => {}
+        }
         match messages.last_mut() {
-            Some(last) if last.role == "user" && message.role == Role::User => {
+            Some(last) if last.role == "user" && turn.role == "user" => {
                 last.content.push_str("\n\n");
-                last.content.push_str(&message.content);
+                last.content.push_str(&turn.content);
                 last.media.extend(media);
             }
             _ => {
-                let mut turn = ChatMessage::new(message.role.as_str(), message.content.clone());
                 turn.media = media.collect();
                 messages.push(turn);
             }
@@ -761,6 +1071,67 @@ mod tests {
             name: None,
             created_at: 0,
         }
+    }
+
+    fn message(id: i64, role: Role, content: &str, tool: Option<ToolPart>) -> BranchMessage {
+        let message = Message {
+            id,
+            conversation_id: 1,
+            parent_id: None,
+            role,
+            content: content.to_owned(),
+            status: MessageStatus::Done,
+            error: None,
+            model: None,
+            stats: ReplyStats::default(),
+            tool,
+            created_at: 0,
+            updated_at: 0,
+        };
+        BranchMessage { message, sibling_index: 1, sibling_count: 1, attachments: Vec::new() }
+    }
+
+    /// A question, a reply that called the calculator, its result and the answer after it.
+    fn called() -> Vec<BranchMessage> {
+        let arguments = serde_json::json!({"expression": "2+3"}).as_object().unwrap().clone();
+        let call = StoredToolCall { id: "call_1".into(), name: "calculator".into(), arguments, malformed: None };
+        let result = ToolResult { call_id: "call_1".into(), name: "calculator".into(), outcome: ToolOutcome::Answered };
+        vec![
+            message(1, Role::User, "What is 2 + 3?", None),
+            message(2, Role::Assistant, "", Some(ToolPart::Calls { calls: vec![call] })),
+            message(3, Role::Tool, "5", Some(ToolPart::Result(result))),
+            message(4, Role::Assistant, "It is 5.", None),
+        ]
+    }
+
+    #[test]
+    fn gemma4s_template_renders_a_stored_call_and_its_result_in_the_model_turn() {
+        let source = include_str!("../../../../tests/templates/gemma-4-31B-it.jinja");
+        let template = gemma_desk_engine::ChatTemplate::from_jinja(source, "<bos>", "<eos>").unwrap();
+        let history = called();
+        let messages = prompt_messages(None, &history, ToolSyntax::Gemma4, |_| PathBuf::new());
+        let text = template.render(&messages, &RenderOptions::default()).unwrap();
+        let expected = "<|turn>model\n<|tool_call>call:calculator{expression:<|\"|>2+3<|\"|>}<tool_call|>\
+                        <|tool_response>response:calculator{value:<|\"|>5<|\"|>}<tool_response|>It is 5.<turn|>";
+        assert!(text.contains(expected), "{text}");
+    }
+
+    #[test]
+    fn gemma3_reads_a_stored_call_as_a_tool_code_block_and_its_result_as_a_user_turn() {
+        let history = called();
+        let messages = prompt_messages(None, &history, ToolSyntax::Gemma3, |_| PathBuf::new());
+        let turns: Vec<(&str, &str)> = messages.iter().map(|m| (m.role.as_str(), m.content.as_str())).collect();
+        assert_eq!(
+            turns,
+            [
+                ("user", "What is 2 + 3?"),
+                ("assistant", "```tool_code\ncalculator(expression=\"2+3\")\n```"),
+                ("user", "```tool_output\n5\n```"),
+                ("assistant", "It is 5."),
+            ]
+        );
+        let rendered = gemma_desk_engine::ChatTemplate::BuiltinGemma.render(&messages, &RenderOptions::default());
+        assert!(rendered.is_ok(), "the turns alternate: {rendered:?}");
     }
 
     #[test]

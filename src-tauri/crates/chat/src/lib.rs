@@ -10,10 +10,12 @@ pub use chat::{
     ModelChoice, StopHandle, check_clip, check_image, clip_attachment,
 };
 pub use error::ChatError;
+pub use tools::{MAX_TOOL_CALLS, MAX_TOOL_REPLIES, SEARCH_CONVERSATIONS, ToolDecision, ToolSettings};
 pub use transcribe::{TRANSCRIPTION_CONTEXT, TRANSCRIPTION_INSTRUCTION, Transcriber, transcript_token_limit};
 
 mod chat;
 mod error;
+mod tools;
 mod transcribe;
 
 /// Now, as the store keeps time (Unix milliseconds).

@@ -10,11 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use gemma_desk_chat::{
-    Chat, ChatError, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, ModelChoice, Transcriber, check_clip,
-    check_image, now,
+    Chat, ChatError, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, ModelChoice, ToolDecision, ToolSettings,
+    Transcriber, check_clip, check_image, now,
 };
 use gemma_desk_engine::{SamplingParams, StopReason};
-use gemma_desk_store::{ConversationId, ConversationSettings, Message, MessageStatus, Store};
+use gemma_desk_store::{
+    ConversationId, ConversationSettings, Message, MessageStatus, Store, StoredToolCall, ToolOutcome, ToolPart,
+};
 use gemma_desk_voice::{Speaker, SpeechEvent};
 use rustyline::error::ReadlineError;
 use tokio::runtime::Runtime;
@@ -69,6 +71,19 @@ pub struct ChatArgs {
     /// service (code, tables and links are not read). Ctrl-C or a new question stops it.
     #[arg(long)]
     speak: bool,
+    /// Offer the model the built-in tools (date and time, an exact calculator, unit conversion,
+    /// a search of the stored conversations). Each call is shown and asked about on the terminal
+    /// before it runs: y (run it), n (do not), c (run this tool without asking for the rest of
+    /// the conversation), a (as c, said as "always"; the CLI keeps no settings).
+    #[arg(long)]
+    tools: bool,
+    /// A tool that runs without asking (repeat for several).
+    #[arg(long = "allow-tool", value_name = "NAME", requires = "tools")]
+    allowed_tools: Vec<String>,
+    /// Make the first reply of each turn call a tool (llama.cpp's grammar, what
+    /// `tool_choice: "required"` does).
+    #[arg(long, requires = "tools")]
+    require_tool_call: bool,
     /// Answer this prompt and exit (the reply on stdout, figures on stderr).
     prompt: Option<String>,
 }
@@ -125,6 +140,11 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         None => None,
     };
     let chat = Chat::new(store, worker_command()?);
+    chat.set_tools(ToolSettings {
+        enabled: args.tools,
+        always_allowed: args.allowed_tools.iter().cloned().collect(),
+        require_call: args.require_tool_call,
+    });
     let info = runtime.block_on(chat.load_model(&choice, args.model.tuning()))?;
     // Nothing is written until the model has loaded: a bad model file leaves no new conversation
     // and no changed system prompt behind.
@@ -313,6 +333,7 @@ impl Session {
     ) -> anyhow::Result<Message> {
         let mut stdout = std::io::stdout();
         let mut stop_reason = None;
+        let chat = &self.chat;
         // A new question silences the last reply.
         let mut aloud = self.speaker.as_ref().map(|speaker| {
             speaker.stop();
@@ -334,7 +355,18 @@ impl Session {
                 stop_reason = reason;
             }
             ChatEvent::Transcribing { model } => eprintln!("({model} is writing down what was said)"),
-            ChatEvent::Started { .. } | ChatEvent::Loading => {}
+            ChatEvent::ToolCalls { .. } => println!(),
+            ChatEvent::ConfirmTool { call } => {
+                let decision = ask_about(&call);
+                // The call waits for exactly this answer.
+                let _ = chat.answer_tool_call(&call.id, decision);
+            }
+            ChatEvent::ToolResult { message } => {
+                if let Some(ToolPart::Result(result)) = &message.tool {
+                    eprintln!("[{} {}: {}]", result.name, outcome_word(result.outcome), one_line(&message.content));
+                }
+            }
+            ChatEvent::Started { .. } | ChatEvent::Continued { .. } | ChatEvent::Loading => {}
         };
         let reply = match &self.transcriber {
             Some(transcriber) => self.runtime.block_on(self.chat.send_transcribed(
@@ -450,6 +482,47 @@ fn attachments_in_words(attached: &[CheckedAttachment]) -> String {
 }
 
 /// The figures of a reply, on stderr so that stdout holds only the reply.
+/// Asks on the terminal whether `call` may run; no answer (stdin closed) declines it.
+fn ask_about(call: &StoredToolCall) -> ToolDecision {
+    let arguments = serde_json::to_string(&call.arguments).unwrap_or_default();
+    loop {
+        eprint!(
+            "\n{} wants to run with {arguments}. Run it? [y]es, [n]o, for this [c]onversation, [a]lways: ",
+            call.name
+        );
+        let mut answer = String::new();
+        match std::io::stdin().read_line(&mut answer) {
+            Ok(0) | Err(_) => return ToolDecision::Decline,
+            Ok(_) => {}
+        }
+        match answer.trim().to_lowercase().as_str() {
+            "y" | "yes" => return ToolDecision::Run,
+            "n" | "no" => return ToolDecision::Decline,
+            "c" | "conversation" => return ToolDecision::AllowInConversation,
+            "a" | "always" => return ToolDecision::AlwaysAllow,
+            _ => eprintln!("answer y, n, c or a"),
+        }
+    }
+}
+
+fn outcome_word(outcome: ToolOutcome) -> &'static str {
+    match outcome {
+        ToolOutcome::Answered => "answered",
+        ToolOutcome::Failed => "failed",
+        ToolOutcome::Declined => "declined",
+        ToolOutcome::Refused => "refused",
+    }
+}
+
+/// `text` on one line, at most 200 characters.
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
+}
+
 fn report(reply: &Message, stop_reason: Option<StopReason>) {
     let stats = &reply.stats;
     let (Some(generated), Some(reason)) = (stats.generated_tokens, stop_reason) else { return };

@@ -63,8 +63,9 @@ impl ToolSyntax {
         }
         let _ = match self {
             ToolSyntax::Gemma4 => writeln!(grammar, "string ::= tool-quote [^<]{{0,{FORCED_STRING_CHARS}}} tool-quote"),
+            // Without backticks: ``` in a string would close the block.
             ToolSyntax::Gemma3 => {
-                writeln!(grammar, "string ::= \"\\\"\" [^\"\\\\\\n]{{0,{FORCED_STRING_CHARS}}} \"\\\"\"")
+                writeln!(grammar, "string ::= \"\\\"\" [^\"\\\\\\n`]{{0,{FORCED_STRING_CHARS}}} \"\\\"\"")
             }
         };
         grammar.push_str("number ::= \"-\"? [0-9]{1,12} (\".\" [0-9]{1,12})?\n");

@@ -7,6 +7,7 @@ mod audio;
 mod branches;
 mod failures;
 mod replies;
+mod tools;
 mod transcription;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ fn main() {
     if std::env::args().nth(1).as_deref() == Some("worker") {
         std::process::exit(gemma_desk_engine::run_worker());
     }
-    let tests = [replies::tests(), branches::tests(), failures::tests(), audio::tests(), transcription::tests()].into_iter().flatten().collect();
+    let tests = [replies::tests(), branches::tests(), failures::tests(), audio::tests(), transcription::tests(), tools::tests()].into_iter().flatten().collect();
     libtest_mimic::run(&Arguments::from_args(), tests).exit();
 }
 

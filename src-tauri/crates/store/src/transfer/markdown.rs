@@ -143,7 +143,10 @@ fn write_tool_part(out: &mut String, tool: Option<&ToolPart>) {
                 ToolOutcome::Declined => "declined by the user",
                 ToolOutcome::Refused => "refused",
             };
-            let _ = writeln!(out, "*Result of `{}` ({}): {outcome}*\n", result.call_id, result.name);
+            let _ = match result.name.as_str() {
+                "" => writeln!(out, "*Result of `{}`: {outcome}*\n", result.call_id),
+                name => writeln!(out, "*Result of `{}` ({name}): {outcome}*\n", result.call_id),
+            };
         }
         None => {}
     }

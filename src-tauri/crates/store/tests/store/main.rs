@@ -8,6 +8,7 @@ mod messages;
 mod recorder;
 mod recovery;
 mod search;
+mod tools;
 mod transfer;
 
 use gemma_desk_store::{Conversation, ConversationSettings, Store};
