@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "discard_image",
     "regenerate_reply",
     "edit_message",
+    "answer_tool_call",
     "stop_reply",
     "switch_branch",
     "sibling_ids",

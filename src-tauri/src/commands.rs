@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use gemma_desk_chat::{ChatEvent, EngineStatus, MAX_IMAGES, ModelChoice, Transcriber, now};
+use gemma_desk_chat::{ChatEvent, EngineStatus, MAX_IMAGES, ModelChoice, ToolDecision, Transcriber, now};
 use gemma_desk_engine::Sampling;
 use gemma_desk_settings::{Preset, Settings, SettingsNotice, builtin_presets};
 use gemma_desk_store::{BranchMessage, Conversation, ConversationSettings, ExportScope, Message, SearchHit, Store};
@@ -328,6 +328,21 @@ pub async fn edit_message<R: Runtime>(
 }
 
 /// Stops the reply being written, and silences it.
+/// Answers the tool call waiting for the user (a `confirm_tool` event); a tool allowed always is
+/// kept in the settings.
+#[tauri::command]
+pub fn answer_tool_call(state: State<'_, AppState>, call_id: String, decision: ToolDecision) -> CommandResult<()> {
+    let tool = state.chat.answer_tool_call(&call_id, decision)?;
+    if decision == ToolDecision::AlwaysAllow {
+        let mut settings = state.settings();
+        if !settings.always_allowed_tools.contains(&tool) {
+            settings.always_allowed_tools.push(tool);
+            state.save_settings(settings)?;
+        }
+    }
+    Ok(())
+}
+
 #[tauri::command]
 pub fn stop_reply(state: State<'_, AppState>, voice: State<'_, Arc<Voice>>) {
     state.chat.stop();

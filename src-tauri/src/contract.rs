@@ -9,7 +9,7 @@
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashSet};
 
-use gemma_desk_chat::{ChatEvent, EngineStatus, ModelChoice};
+use gemma_desk_chat::{ChatEvent, EngineStatus, ModelChoice, ToolDecision};
 use gemma_desk_models::library::InstalledModel;
 use gemma_desk_models::{DownloadOutcome, ImportMode, Progress};
 use gemma_desk_settings::Settings;
@@ -41,6 +41,7 @@ pub fn typescript() -> String {
     types.add::<ExportFormat>();
     types.add::<ImportMode>();
     types.add::<Recovery>();
+    types.add::<ToolDecision>();
     // Answers.
     types.add::<AppView>();
     types.add::<EngineStatus>();

@@ -59,6 +59,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::discard_image,
             commands::regenerate_reply,
             commands::edit_message,
+            commands::answer_tool_call,
             commands::stop_reply,
             commands::switch_branch,
             commands::sibling_ids,

@@ -153,8 +153,11 @@ async fn decode_speed_seen(state: &AppState, library: &[InstalledModel]) -> Opti
             .map_or(1.0, |model| model.active_fraction);
         Some(bytes * active)
     };
-    let mut seen: Vec<f64> =
-        speeds.iter().filter_map(|(model, tps)| Some(tps * bytes_per_token(model)?)).filter(|b| b.is_finite()).collect();
+    let mut seen: Vec<f64> = speeds
+        .iter()
+        .filter_map(|(model, tps)| Some(tps * bytes_per_token(model)?))
+        .filter(|b| b.is_finite())
+        .collect();
     if seen.is_empty() {
         return None;
     }

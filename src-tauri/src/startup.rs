@@ -103,7 +103,8 @@ impl Startup {
                 let file = problem.damaged_file.as_deref().ok_or_else(|| {
                     AppError::bad_input("there is no damaged database to set aside; choose another way out")
                 })?;
-                let aside = set_aside(file).map_err(|e| AppError::io(format!("could not set {} aside: {e}", file.display())))?;
+                let aside = set_aside(file)
+                    .map_err(|e| AppError::io(format!("could not set {} aside: {e}", file.display())))?;
                 tracing::warn!(file = %file.display(), aside = %aside.display(), "the database was set aside");
             }
             Recovery::OtherFolder => {

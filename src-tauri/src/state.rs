@@ -66,8 +66,7 @@ impl Models {
                     }
                     Hardware::probe(devices.map_err(|death| format!("the GPU check failed: {death}")))
                 });
-                let hardware =
-                    hardware.await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
+                let hardware = hardware.await.unwrap_or_else(|panic| std::panic::resume_unwind(panic.into_panic()));
                 tracing::info!(
                     cores = hardware.cpu_cores,
                     memory_read_gb_per_s = hardware.memory_read_bytes_per_second / 1e9,
@@ -96,9 +95,8 @@ impl AppState {
         };
         let data_dir = match &settings.data_dir {
             Some(dir) => dir.clone(),
-            None => Store::default_data_dir().ok_or_else(|| {
-                problem("no data folder could be found for this user; choose one".into(), None, None)
-            })?,
+            None => Store::default_data_dir()
+                .ok_or_else(|| problem("no data folder could be found for this user; choose one".into(), None, None))?,
         };
         let database = Store::database_in(&data_dir);
         let data_lock =
@@ -106,8 +104,9 @@ impl AppState {
         let store = Store::open(&data_dir).await.map_err(|error| {
             // The file itself is the problem (not the folder, the disk or another app): it can
             // be set aside.
-            let damaged = matches!(error, StoreError::NotOurs { .. } | StoreError::Migrate(_) | StoreError::Database(_))
-                && database.is_file();
+            let damaged =
+                matches!(error, StoreError::NotOurs { .. } | StoreError::Migrate(_) | StoreError::Database(_))
+                    && database.is_file();
             problem(error.to_string(), Some(&data_dir), damaged.then(|| database.clone()))
         })?;
         if store.recovered_replies() > 0 {
@@ -126,6 +125,7 @@ impl AppState {
             device_probe,
         };
         let chat = Chat::new(store, worker);
+        chat.set_tools(settings.tools());
         Ok(AppState {
             chat,
             settings: Mutex::new(settings),
@@ -164,6 +164,7 @@ impl AppState {
     pub fn save_settings(&self, settings: Settings) -> Result<(), SettingsError> {
         let mut current = self.settings.lock().unwrap_or_else(PoisonError::into_inner);
         settings.save(&self.paths.settings)?;
+        self.chat.set_tools(settings.tools());
         *current = settings;
         Ok(())
     }

@@ -33,7 +33,7 @@ const branch = [
 ];
 const state: AppView = {
   version: '0.1.0',
-  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: samplingParams({ temperature: 0.7 }), context_size: null, threads: null, gpu_layers: null, image_tokens: 560, data_dir: null, hf_token: null, microphone: null, push_to_talk_key: 'Ctrl+Space', spoken_replies: false },
+  settings: { theme, model: firstRun ? null : { model: '/home/me/models/gemma-3-4b-it-Q4_K_M.gguf', mmproj: null }, preset_id: 'general', custom_presets: [{ id: 'custom-1', name: 'Terse', prompt: 'Be terse.' }], sampling: samplingParams({ temperature: 0.7 }), context_size: null, threads: null, gpu_layers: null, image_tokens: 560, data_dir: null, hf_token: null, microphone: null, push_to_talk_key: 'Ctrl+Space', spoken_replies: false, tools_enabled: false, always_allowed_tools: [] },
   builtin_presets: [
     { id: 'general', name: 'General assistant', prompt: 'You are a helpful assistant.' },
     { id: 'multilingual', name: 'Multilingual', prompt: 'Answer in the language of the question.' },

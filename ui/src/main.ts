@@ -36,15 +36,16 @@ async function start(): Promise<void> {
     onRefused: (title, text) => toasts.show(text, { kind: 'warning', title, ms: 8000 }),
     onError: (error) => toasts.error(error),
   });
+  const app = new AppStore(ipc);
   const chat = new ChatStore(ipc, {
     onNotice: (message) => toasts.show(message),
     onError: (error) => toasts.error(error),
     onQuestionStored: () => void conversations.load().catch(() => {}),
     onFinished: () => void conversations.load().catch(() => {}),
     onImagesSent: (ids) => attachments.sent(ids),
+    onToolAllowedAlways: () => void app.reloadSettings().catch((error) => toasts.error(error)),
   });
   const voice = new VoiceStore(ipc, voiceHooks(toasts, attachments, chat));
-  const app = new AppStore(ipc);
   const models = new ModelsStore(ipc);
   mount(App, { target, props: { stores: { ipc, app, conversations, chat, models, toasts, attachments, voice } } });
 }

@@ -31,6 +31,7 @@ import type {
   Settings,
   SpeechState,
   StartupProblem,
+  ToolDecision,
 } from './types';
 
 // Every code Rust can send, as a value. A Record over the generated union: a code added in Rust
@@ -199,6 +200,9 @@ export const ipc = {
   editMessage: (messageId: number, text: string, onEvent: (e: ChatEvent) => void) =>
     stream('edit_message', { messageId, text }, onEvent),
   stopReply: () => call<null>('stop_reply'),
+  /** Answers the tool call the running reply waits on (a `confirm_tool` event). */
+  answerToolCall: (callId: string, decision: ToolDecision) =>
+    call<null>('answer_tool_call', { callId, decision }),
   switchBranch: (conversationId: number, messageId: number) =>
     call<BranchMessage[]>('switch_branch', { conversationId, messageId }),
   siblingIds: (messageId: number) => call<number[]>('sibling_ids', { messageId }),
@@ -256,6 +260,7 @@ export const COMMANDS = [
   'discard_image',
   'regenerate_reply',
   'edit_message',
+  'answer_tool_call',
   'stop_reply',
   'switch_branch',
   'sibling_ids',

@@ -64,6 +64,7 @@ export function modelInfo(fields: Partial<ModelInfo> = {}): ModelInfo {
     devices: ['CPU'],
     vision: false,
     audio: false,
+    native_tool_calls: false,
     load_ms: 900,
     cpu_fallback: null,
     ...fields,
@@ -86,6 +87,8 @@ export function settings(fields: Partial<Settings> = {}): Settings {
     microphone: null,
     push_to_talk_key: 'Ctrl+Space',
     spoken_replies: false,
+    tools_enabled: false,
+    always_allowed_tools: [],
     ...fields,
   };
 }
@@ -125,6 +128,7 @@ export function message(id: number, fields: Partial<Message> = {}): Message {
       image_tokens_reused: null,
       image_tokens_encoded: null,
     },
+    tool: null,
     created_at: id * 1000,
     updated_at: id * 1000,
     ...fields,

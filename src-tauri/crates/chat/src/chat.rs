@@ -264,8 +264,8 @@ pub struct Chat {
     turn: tokio::sync::Mutex<()>,
     tools: Mutex<ToolSettings>,
     allowed_here: Mutex<ConversationPermissions>,
-    /// The call waiting for the user's word, and where the word goes.
-    confirmation: Mutex<Option<(String, tokio::sync::oneshot::Sender<ToolDecision>)>>,
+    /// The call waiting for the user's word.
+    confirmation: Mutex<Option<Confirmation>>,
 }
 
 impl Chat {
@@ -561,14 +561,15 @@ impl Chat {
         lock(&self.tools).clone()
     }
 
-    /// Answers the call `call_id` that waits for the user ([`ChatEvent::ConfirmTool`]).
-    pub fn answer_tool_call(&self, call_id: &str, decision: ToolDecision) -> Result<(), ChatError> {
+    /// Answers the call `call_id` that waits for the user ([`ChatEvent::ConfirmTool`]) and
+    /// returns the name of its tool.
+    pub fn answer_tool_call(&self, call_id: &str, decision: ToolDecision) -> Result<String, ChatError> {
         let mut waiting = lock(&self.confirmation);
         match waiting.take() {
-            Some((id, answer)) if id == call_id => {
+            Some(Confirmation { call_id: id, tool, answer }) if id == call_id => {
                 // A turn stopped meanwhile no longer listens; the answer goes nowhere.
                 let _ = answer.send(decision);
-                Ok(())
+                Ok(tool)
             }
             other => {
                 *waiting = other;
@@ -696,7 +697,7 @@ impl Chat {
             return Some(true);
         }
         let (answer, answered) = tokio::sync::oneshot::channel();
-        *lock(&self.confirmation) = Some((call.id.clone(), answer));
+        *lock(&self.confirmation) = Some(Confirmation { call_id: call.id.clone(), tool: call.name.clone(), answer });
         sink(ChatEvent::ConfirmTool { call: call.clone() });
         match answered.await.ok()? {
             ToolDecision::Run => Some(true),
@@ -880,6 +881,13 @@ struct TurnTools {
     declarations: Vec<serde_json::Value>,
     /// Makes the reply a call (the turn's first reply, when a call is required).
     grammar: Option<String>,
+}
+
+/// A call waiting for the user's word, and where the word goes.
+struct Confirmation {
+    call_id: String,
+    tool: String,
+    answer: tokio::sync::oneshot::Sender<ToolDecision>,
 }
 
 /// How one reply of a turn ended.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::presets::{Preset, builtin_presets};
-use gemma_desk_chat::{EngineTuning, ModelChoice};
+use gemma_desk_chat::{EngineTuning, ModelChoice, ToolSettings};
 
 /// Longest system prompt a preset may hold, in characters.
 const MAX_PRESET_CHARS: usize = 20_000;
@@ -64,7 +64,14 @@ pub struct Settings {
     pub push_to_talk_key: String,
     /// Replies are read aloud as they stream.
     pub spoken_replies: bool,
+    /// Replies are offered the tools (the built-in ones); each call is shown and confirmed.
+    pub tools_enabled: bool,
+    /// Tools whose calls run without asking, in every conversation (by name).
+    pub always_allowed_tools: Vec<String>,
 }
+
+/// The most tools that may be allowed always.
+const MAX_ALWAYS_ALLOWED_TOOLS: usize = 256;
 
 /// The push-to-talk key a new install gets.
 pub const DEFAULT_PUSH_TO_TALK_KEY: &str = "Ctrl+Space";
@@ -86,6 +93,8 @@ impl Default for Settings {
             microphone: None,
             push_to_talk_key: DEFAULT_PUSH_TO_TALK_KEY.into(),
             spoken_replies: false,
+            tools_enabled: false,
+            always_allowed_tools: Vec::new(),
         }
     }
 }
@@ -101,6 +110,11 @@ pub struct SettingsNotice {
     pub reason: String,
     /// Where the old file is kept.
     pub old_file: PathBuf,
+}
+
+/// A name a tool may have: 1 to 128 letters, digits, `_`, `-` or `.`.
+fn is_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len()) && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Checks a push-to-talk key: `[Ctrl+][Alt+][Shift+][Meta+]CODE`, each modifier at most once,
@@ -366,7 +380,22 @@ impl Settings {
         {
             return invalid("a microphone is named by its device id of 1 to 512 characters".into());
         }
+        if self.always_allowed_tools.len() > MAX_ALWAYS_ALLOWED_TOOLS {
+            return invalid(format!("at most {MAX_ALWAYS_ALLOWED_TOOLS} tools can be allowed always"));
+        }
+        if let Some(name) = self.always_allowed_tools.iter().find(|name| !is_tool_name(name)) {
+            return invalid(format!("{name:?} is not a tool name"));
+        }
         check_push_to_talk_key(&self.push_to_talk_key).map_err(SettingsError::Invalid)
+    }
+
+    /// The chat's tool settings from these.
+    pub fn tools(&self) -> ToolSettings {
+        ToolSettings {
+            enabled: self.tools_enabled,
+            always_allowed: self.always_allowed_tools.iter().cloned().collect(),
+            require_call: false,
+        }
     }
 
     /// Validates and writes the settings: to a temporary file first, then renamed over the old
@@ -430,6 +459,8 @@ mod tests {
             microphone: Some("alsa:headset".into()),
             push_to_talk_key: "Alt+KeyM".into(),
             spoken_replies: true,
+            tools_enabled: true,
+            always_allowed_tools: vec!["calculator".into()],
             ..Default::default()
         };
         settings.save(&path).unwrap();
@@ -457,6 +488,18 @@ mod tests {
         }
         let settings = Settings { push_to_talk_key: "KeyQ".into(), ..Default::default() };
         assert!(settings.validate().is_err());
+    }
+
+    #[test]
+    fn an_always_allowed_tool_must_have_a_tool_name() {
+        let allowed = |names: &[&str]| Settings {
+            always_allowed_tools: names.iter().map(|name| name.to_string()).collect(),
+            ..Default::default()
+        };
+        assert!(allowed(&["calculator", "mcp.files-read"]).validate().is_ok());
+        for bad in ["", "rm -rf", "a\nb", &"x".repeat(129)] {
+            assert!(allowed(&[bad]).validate().is_err(), "{bad:?}");
+        }
     }
 
     /// Loads `text` as the settings file in a fresh folder: the settings, the notice, the folder.

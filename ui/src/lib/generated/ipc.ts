@@ -163,7 +163,9 @@ export type CatalogView = { id: string, name: string, family: string, caps: Arra
 
 /**
  * What the caller hears while a reply is made, in this order: maybe `Transcribing`, `Started`,
- * maybe `Loading`, `Token`s (and `Notice`s), then `Finished`.
+ * maybe `Loading`, `Token`s (and `Notice`s), then `Finished`. A reply that calls tools ends
+ * with `ToolCalls` instead; each call then has maybe `ConfirmTool` and its `ToolResult`, and
+ * the next reply begins with `Continued`.
  */
 export type ChatEvent = { "event": "transcribing",
   /**
@@ -189,7 +191,23 @@ export type ChatEvent = { "event": "transcribing",
   /**
    * In words.
    */
-  message: string, } | { "event": "finished",
+  message: string, } | { "event": "tool_calls",
+  /**
+   * The stored reply.
+   */
+  reply: Message, } | { "event": "confirm_tool",
+  /**
+   * The call.
+   */
+  call: StoredToolCall, } | { "event": "tool_result",
+  /**
+   * The tool message.
+   */
+  message: Message, } | { "event": "continued",
+  /**
+   * The reply.
+   */
+  reply: Message, } | { "event": "finished",
   /**
    * The stored reply.
    */
@@ -673,6 +691,10 @@ export type Message = {
    */
   stats: ReplyStats,
   /**
+   * The tool calls of a reply that called tools, or the result of one call (a tool message).
+   */
+  tool: ToolPart | null,
+  /**
    * When it was created.
    */
   created_at: number,
@@ -747,6 +769,11 @@ export type ModelInfo = {
    * A projector is loaded and accepts audio.
    */
   audio: boolean,
+  /**
+   * The chat template declares tools and writes calls in Gemma 4's native tool tokens; when
+   * false, tools follow Gemma 3's prompt convention.
+   */
+  native_tool_calls: boolean,
   /**
    * Milliseconds spent loading.
    */
@@ -1187,7 +1214,15 @@ export type Settings = {
   /**
    * Replies are read aloud as they stream.
    */
-  spoken_replies: boolean, };
+  spoken_replies: boolean,
+  /**
+   * Replies are offered the tools (the built-in ones); each call is shown and confirmed.
+   */
+  tools_enabled: boolean,
+  /**
+   * Tools whose calls run without asking, in every conversation (by name).
+   */
+  always_allowed_tools: Array<string>, };
 
 /**
  * What loading the settings file had to repair, for the window to say once.
@@ -1242,12 +1277,69 @@ export type StartupProblem = {
 /**
  * Why a reply stopped.
  */
-export type StopReason = "end_of_turn" | "max_tokens" | "context_full" | "cancelled" | "interrupted";
+export type StopReason = "end_of_turn" | "tool_call" | "max_tokens" | "context_full" | "cancelled" | "interrupted";
+
+/**
+ * A call a reply made.
+ */
+export type StoredToolCall = {
+  /**
+   * Its id in the conversation, which its result names (`call_1`, ...).
+   */
+  id: string,
+  /**
+   * The tool called (for a malformed call, what could be read of the name, maybe empty).
+   */
+  name: string,
+  /**
+   * The named arguments.
+   */
+  arguments: Record<string, unknown>,
+  /**
+   * Set when the call did not follow the tool syntax: what the model wrote.
+   */
+  malformed?: string | null, };
 
 /**
  * Light, dark, or whatever the system uses.
  */
 export type Theme = "system" | "light" | "dark";
+
+/**
+ * What the user says to a call.
+ */
+export type ToolDecision = "run" | "allow_in_conversation" | "always_allow" | "decline";
+
+/**
+ * How a tool call went.
+ */
+export type ToolOutcome = "answered" | "failed" | "declined" | "refused";
+
+/**
+ * What a message holds of function calling.
+ */
+export type ToolPart = { "kind": "calls",
+  /**
+   * The calls.
+   */
+  calls: Array<StoredToolCall>, } | { "kind": "result" } & ToolResult;
+
+/**
+ * The result of one call.
+ */
+export type ToolResult = {
+  /**
+   * The call answered ([`StoredToolCall::id`]).
+   */
+  call_id: string,
+  /**
+   * The tool.
+   */
+  name: string,
+  /**
+   * How the call went.
+   */
+  outcome: ToolOutcome, };
 
 /**
  * What the model is for; each use needs certain capabilities.

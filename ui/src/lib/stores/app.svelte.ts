@@ -47,6 +47,11 @@ export class AppStore {
     this.watchEngine();
   }
 
+  /** Reads the settings again after the shell changed them (a tool allowed always). */
+  async reloadSettings(): Promise<void> {
+    this.state = await this.ipc.appState();
+  }
+
   async save(settings: Settings): Promise<void> {
     this.state = await this.ipc.saveSettings(settings);
     applyTheme(this.state.settings.theme);

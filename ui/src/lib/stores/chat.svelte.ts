@@ -10,9 +10,9 @@
 // frame rate and takes the CPU the engine needs to decode.
 import { SvelteMap } from 'svelte/reactivity';
 import { AppError, type Ipc } from '../ipc';
-import type { Attachment, BranchMessage, ChatEvent, Conversation, Message } from '../types';
+import type { Attachment, BranchMessage, ChatEvent, Conversation, Message, StoredToolCall, ToolDecision } from '../types';
 
-export type ReplyPhase = 'idle' | 'waiting' | 'transcribing' | 'loading' | 'prompt' | 'generating';
+export type ReplyPhase = 'idle' | 'waiting' | 'transcribing' | 'loading' | 'prompt' | 'generating' | 'tools';
 
 type ChatIpc = Pick<
   Ipc,
@@ -21,6 +21,7 @@ type ChatIpc = Pick<
   | 'regenerateReply'
   | 'editMessage'
   | 'stopReply'
+  | 'answerToolCall'
   | 'switchBranch'
   | 'siblingIds'
   | 'setSystemPrompt'
@@ -37,6 +38,8 @@ export interface ChatHooks {
   onFinished?: (conversationId: number) => void;
   /** The message carrying the attached images `ids` was stored: the shell no longer holds them. */
   onImagesSent?: (ids: number[]) => void;
+  /** The user allowed a tool always: the shell changed the settings. */
+  onToolAllowedAlways?: () => void;
 }
 
 /** Schedules `flush` for the next frame; returns a handle for `cancel`. */
@@ -139,6 +142,8 @@ export class ChatStore {
   streamConversationId = $state<number | null>(null);
   /** The model writing down the question's clips, while the phase is 'transcribing'. */
   transcribingWith = $state<string | null>(null);
+  /** The tool call waiting for the user's word (answer it with `answerToolCall`). */
+  toolCall = $state<StoredToolCall | null>(null);
   /** The id of the reply being streamed, once 'started' has named it. */
   streamReplyId = $state<number | null>(null);
   /** The streamed text so far (flushed once per frame). */
@@ -198,6 +203,19 @@ export class ChatStore {
     const changed = await this.ipc.setSystemPrompt(conversation.id, prompt);
     if (this.showing(changed.id)) this.conversation = changed;
     return changed;
+  }
+
+  /** Answers the tool call waiting for the user. */
+  async answerToolCall(decision: ToolDecision): Promise<void> {
+    const call = this.toolCall;
+    if (!call) return;
+    this.toolCall = null;
+    try {
+      await this.ipc.answerToolCall(call.id, decision);
+      if (decision === 'always_allow') this.hooks.onToolAllowedAlways?.();
+    } catch (raw) {
+      this.hooks.onError?.(AppError.from(raw));
+    }
   }
 
   /** The text to show for a message: the live stream for the reply being written. */
@@ -337,9 +355,36 @@ export class ChatStore {
       case 'notice':
         this.hooks.onNotice?.(event.message);
         break;
+      case 'tool_calls':
+        // The reply as stored: its text without the calls, and the calls.
+        this.flush();
+        this.phase = 'tools';
+        this.streamReplyId = null;
+        this.streamText = '';
+        this.replace(conversationId, event.reply);
+        break;
+      case 'confirm_tool':
+        this.toolCall = event.call;
+        break;
+      case 'tool_result':
+        this.toolCall = null;
+        if (this.showing(conversationId)) this.branch = [...this.branch, asBranchEntry(event.message)];
+        break;
+      case 'continued':
+        this.phase = 'prompt';
+        this.streamReplyId = event.reply.id;
+        this.streamText = '';
+        if (this.showing(conversationId)) this.branch = [...this.branch, asBranchEntry(event.reply)];
+        break;
       case 'finished':
         this.finish(conversationId, event.reply, event.engine_died);
         break;
+    }
+  }
+
+  private replace(conversationId: number, message: Message): void {
+    if (this.showing(conversationId)) {
+      this.branch = this.branch.map((entry) => (entry.message.id === message.id ? { ...entry, message } : entry));
     }
   }
 
@@ -373,9 +418,7 @@ export class ChatStore {
   private finish(conversationId: number, reply: Message, engineDied: string | null): void {
     this.flush();
     if (engineDied) this.deaths.set(reply.id, engineDied);
-    if (this.showing(conversationId)) {
-      this.branch = this.branch.map((entry) => (entry.message.id === reply.id ? { ...entry, message: reply } : entry));
-    }
+    this.replace(conversationId, reply);
     this.endStream();
     this.hooks.onFinished?.(conversationId);
     void this.refreshIfShowing(conversationId);
@@ -383,6 +426,7 @@ export class ChatStore {
 
   private endStream(): void {
     this.flush();
+    this.toolCall = null;
     this.phase = 'idle';
     this.streamConversationId = null;
     this.streamReplyId = null;

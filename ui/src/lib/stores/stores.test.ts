@@ -392,3 +392,69 @@ describe('toasts (issue 10: the same notice is not stacked)', () => {
     expect(toasts.items, "the first one's timer does not take the new one away").toHaveLength(1);
   });
 });
+
+describe('a turn that calls tools', () => {
+  const call = { id: 'call_1', name: 'calculator', arguments: { expression: '2+3' } };
+
+  it('shows the calls, waits for the user, adds the result and streams the next reply', async () => {
+    const frames = manualFrames();
+    let emit!: (event: ChatEvent) => void;
+    let resolve!: (m: Message) => void;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise((r) => (resolve = r));
+    });
+    (ipc as unknown as { answerToolCall: unknown }).answerToolCall = vi.fn(async () => null);
+    const onToolAllowedAlways = vi.fn();
+    const chat = new ChatStore(ipc, { onToolAllowedAlways }, frames);
+    await chat.open(1);
+    void chat.send('What is 2 + 3?');
+    emit({ event: 'started', user, user_attachments: [], reply: message(12, { role: 'assistant', status: 'streaming', content: '' }) });
+    emit({ event: 'token', text: '<|tool_call>call:calculator{' });
+    frames.run();
+    const called = message(12, { role: 'assistant', content: '', tool: { kind: 'calls', calls: [call] } });
+    emit({ event: 'tool_calls', reply: called });
+    expect(chat.textOf(called), 'the stored text, without the call').toBe('');
+    expect(chat.branch.map((e) => e.message.tool?.kind ?? null)).toEqual([null, 'calls']);
+
+    emit({ event: 'confirm_tool', call });
+    expect(chat.toolCall).toEqual(call);
+    await chat.answerToolCall('always_allow');
+    expect(ipc.answerToolCall).toHaveBeenCalledWith('call_1', 'always_allow');
+    expect(onToolAllowedAlways).toHaveBeenCalledTimes(1);
+    expect(chat.toolCall).toBeNull();
+
+    const result = message(13, {
+      role: 'tool',
+      content: '5',
+      tool: { kind: 'result', call_id: 'call_1', name: 'calculator', outcome: 'answered' },
+    });
+    emit({ event: 'tool_result', message: result });
+    const next = message(14, { role: 'assistant', status: 'streaming', content: '' });
+    emit({ event: 'continued', reply: next });
+    emit({ event: 'token', text: 'It is 5.' });
+    frames.run();
+    expect(chat.textOf(next)).toBe('It is 5.');
+    expect(chat.branch.map((e) => e.message.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
+    const done = { ...next, status: 'done' as const, content: 'It is 5.' };
+    emit({ event: 'finished', reply: done, engine_died: null, stop_reason: 'end_of_turn', failure: null });
+    resolve(done);
+    expect(chat.busy).toBe(false);
+  });
+
+  it('forgets a waiting call when the turn ends', async () => {
+    let emit!: (event: ChatEvent) => void;
+    const { ipc, user } = chatIpc((onEvent) => {
+      emit = onEvent;
+      return new Promise(() => {});
+    });
+    const chat = new ChatStore(ipc, {}, manualFrames());
+    await chat.open(1);
+    void chat.send('hi');
+    const reply = message(12, { role: 'assistant', status: 'streaming', content: '' });
+    emit({ event: 'started', user, user_attachments: [], reply });
+    emit({ event: 'confirm_tool', call });
+    emit({ event: 'finished', reply: { ...reply, status: 'done' }, engine_died: null, stop_reason: 'cancelled', failure: null });
+    expect(chat.toolCall).toBeNull();
+  });
+});
