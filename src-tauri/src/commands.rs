@@ -219,8 +219,10 @@ pub async fn send_message<R: Runtime>(
     images: Option<Vec<u64>>,
     speak: Option<bool>,
     transcriber: Option<String>,
+    require_tool: Option<bool>,
     on_event: Channel<ChatEvent>,
 ) -> CommandResult<Message> {
+    let _required = require_tool.unwrap_or(false).then(|| state.chat.require_tool_call());
     let images = images.unwrap_or_default();
     let settings = state.settings();
     let inputs = attached.inputs(&images)?;

@@ -10,6 +10,7 @@ mod images;
 mod invalid;
 mod models;
 mod startup;
+mod tools;
 mod voice;
 
 pub use app::{TestApp, channel, test_model};

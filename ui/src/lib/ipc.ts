@@ -165,7 +165,8 @@ export const ipc = {
     onEvent: (e: ChatEvent) => void,
     speak: boolean | null = null,
     transcriber: string | null = null,
-  ) => stream('send_message', { conversationId, text, images, speak, transcriber }, onEvent),
+    requireTool = false,
+  ) => stream('send_message', { conversationId, text, images, speak, transcriber, requireTool }, onEvent),
   /** Attaches the image files at `paths` (absolute, at most 10: a native drop). */
   attachImages: (paths: string[]) => call<Attached>('attach_images', { paths }),
   /** Attaches the images chosen in the native file dialog. */

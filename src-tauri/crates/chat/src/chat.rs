@@ -2,7 +2,7 @@
 //! the store and to the caller, and record how it ended.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use gemma_desk_engine::{
@@ -263,6 +263,8 @@ pub struct Chat {
     /// Held by the reply or load in progress.
     turn: tokio::sync::Mutex<()>,
     tools: Mutex<ToolSettings>,
+    /// The next turn's first reply must call a tool (see [`Chat::require_tool_call`]).
+    require_next_call: AtomicBool,
     allowed_here: Mutex<ConversationPermissions>,
     /// The call waiting for the user's word.
     confirmation: Mutex<Option<Confirmation>>,
@@ -289,6 +291,7 @@ impl Chat {
             worker_pid: AtomicU32::new(0),
             turn: tokio::sync::Mutex::new(()),
             tools: Mutex::default(),
+            require_next_call: AtomicBool::new(false),
             allowed_here: Mutex::default(),
             confirmation: Mutex::default(),
         }
@@ -561,6 +564,14 @@ impl Chat {
         lock(&self.tools).clone()
     }
 
+    /// Makes the next turn's first reply call a tool (`tool_choice: "required"` for one send),
+    /// while the guard lives: dropped, a turn that did not begin (refused, say) leaves nothing
+    /// behind for the one after.
+    pub fn require_tool_call(&self) -> RequiredToolCall<'_> {
+        self.require_next_call.store(true, Ordering::Relaxed);
+        RequiredToolCall(&self.require_next_call)
+    }
+
     /// Answers the call `call_id` that waits for the user ([`ChatEvent::ConfirmTool`]) and
     /// returns the name of its tool.
     pub fn answer_tool_call(&self, call_id: &str, decision: ToolDecision) -> Result<String, ChatError> {
@@ -628,7 +639,7 @@ impl Chat {
                     None => {
                         calls_made += 1;
                         match self.permit(conversation, call, &mut sink).await {
-                            Some(true) => self.run_call(call).await,
+                            Some(true) => self.run_call(conversation, call).await,
                             Some(false) => (ToolOutcome::Declined, "the user declined this call".to_owned()),
                             None => {
                                 let result = self
@@ -669,12 +680,13 @@ impl Chat {
     /// The tools this turn's replies may call, as the loaded model writes calls.
     fn turn_tools(&self) -> Option<TurnTools> {
         let settings = self.tool_settings();
+        let required = self.require_next_call.swap(false, Ordering::Relaxed) || settings.require_call;
         if !settings.enabled {
             return None;
         }
         let syntax = self.tool_syntax();
         let declarations = Tool::declarations();
-        let grammar = settings.require_call.then(|| syntax.forced_call_grammar(&declarations));
+        let grammar = required.then(|| syntax.forced_call_grammar(&declarations));
         Some(TurnTools { syntax, declarations, grammar })
     }
 
@@ -713,9 +725,9 @@ impl Chat {
         }
     }
 
-    async fn run_call(&self, call: &StoredToolCall) -> (ToolOutcome, String) {
+    async fn run_call(&self, conversation: ConversationId, call: &StoredToolCall) -> (ToolOutcome, String) {
         let tool = Tool::named(&call.name).expect("refusal() answers calls of unknown tools");
-        match tool.run(&self.store, &call.arguments).await {
+        match tool.run(&self.store, conversation, &call.arguments).await {
             Ok(answer) => (ToolOutcome::Answered, answer),
             Err(error) => (ToolOutcome::Failed, format!("error: {error}")),
         }
@@ -896,6 +908,15 @@ enum Replied {
     Final(Message),
     /// With calls (stored with the reply); `reasons` says, for each, why it is malformed.
     Calls { reply: Message, calls: Vec<StoredToolCall>, reasons: Vec<Option<String>> },
+}
+
+/// Keeps [`Chat::require_tool_call`]'s request for the next turn until dropped.
+pub struct RequiredToolCall<'a>(&'a AtomicBool);
+
+impl Drop for RequiredToolCall<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 /// A reply's turn: the chat's one turn, armed for stops, until dropped.

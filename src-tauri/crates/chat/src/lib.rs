@@ -7,7 +7,7 @@
 
 pub use chat::{
     Chat, ChatEvent, CheckedAttachment, EngineState, EngineStatus, EngineTuning, MAX_CLIPS, MAX_IMAGES, MAX_TEXT_CHARS,
-    ModelChoice, StopHandle, check_clip, check_image, clip_attachment,
+    ModelChoice, RequiredToolCall, StopHandle, check_clip, check_image, clip_attachment,
 };
 pub use error::ChatError;
 pub use tools::{MAX_TOOL_CALLS, MAX_TOOL_REPLIES, SEARCH_CONVERSATIONS, ToolDecision, ToolSettings};

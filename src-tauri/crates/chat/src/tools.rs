@@ -88,7 +88,7 @@ impl Tool {
                 "type": "function",
                 "function": {
                     "name": SEARCH_CONVERSATIONS,
-                    "description": "Searches the user's earlier conversations with you for words; gives the matching messages with their conversation's title.",
+                    "description": "Searches the user's other conversations with you for words; gives the matching messages with their conversation's title.",
                     "parameters": {
                         "type": "object",
                         "properties": {"query": {"type": "string", "description": "The words to look for"}},
@@ -99,8 +99,13 @@ impl Tool {
         }
     }
 
-    /// Runs the call; its answer (or why it failed) is text for the model.
-    pub(crate) async fn run(self, store: &Store, arguments: &Map<String, Value>) -> Result<String, ToolError> {
+    /// Runs the call made in `conversation`; its answer (or why it failed) is text for the model.
+    pub(crate) async fn run(
+        self,
+        store: &Store,
+        conversation: ConversationId,
+        arguments: &Map<String, Value>,
+    ) -> Result<String, ToolError> {
         match self {
             Tool::Builtin(builtin) => {
                 let arguments = arguments.clone();
@@ -114,10 +119,16 @@ impl Tool {
                     .get("query")
                     .and_then(Value::as_str)
                     .ok_or_else(|| ToolError::BadArguments(format!("{SEARCH_CONVERSATIONS} needs query, a string")))?;
+                // The conversation asking is the model's to see already.
                 let hits =
-                    store.search(query, SEARCH_HITS).await.map_err(|error| ToolError::Failed(error.to_string()))?;
+                    store.search(query, SEARCH_HITS + 1).await.map_err(|error| ToolError::Failed(error.to_string()))?;
+                let hits: Vec<_> = hits
+                    .into_iter()
+                    .filter(|hit| hit.conversation_id != conversation)
+                    .take(SEARCH_HITS as usize)
+                    .collect();
                 if hits.is_empty() {
-                    return Ok(format!("No message in the user's conversations matches {query:?}."));
+                    return Ok(format!("No message in the user's other conversations matches {query:?}."));
                 }
                 let lines: Vec<String> = hits
                     .iter()
@@ -199,4 +210,30 @@ pub(crate) fn refusal(
         ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use gemma_desk_store::{ConversationSettings, Role};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn the_conversation_search_finds_the_other_conversations_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).await.unwrap();
+        let settings = ConversationSettings::default();
+        let asking = store.create_conversation(None, None, &settings, 1).await.unwrap();
+        let earlier = store.create_conversation(Some("Sourdough"), None, &settings, 2).await.unwrap();
+        store.add_message(earlier.id, None, Role::User, "How long does sourdough rise?", 3).await.unwrap();
+        store.add_message(asking.id, None, Role::User, "What did I ask about sourdough?", 4).await.unwrap();
+        let arguments = json!({"query": "sourdough"}).as_object().unwrap().clone();
+        let found = Tool::SearchConversations.run(&store, asking.id, &arguments).await.unwrap();
+        assert_eq!(found, "- In \"Sourdough\" (user wrote): How long does sourdough rise?");
+        let missing = json!({"query": "focaccia"}).as_object().unwrap().clone();
+        let none = Tool::SearchConversations.run(&store, asking.id, &missing).await.unwrap();
+        assert!(none.starts_with("No message"), "{none}");
+        let bad = Tool::SearchConversations.run(&store, asking.id, &Map::new()).await;
+        assert!(matches!(bad, Err(ToolError::BadArguments(_))), "{bad:?}");
+    }
 }

@@ -94,6 +94,8 @@ export const en = {
   'attach.drop': 'Drop images to attach them',
   'attach.notAttached': 'Not attached',
   'attach.tooMany': 'A message carries at most {max} images; {count} more could not be attached.',
+  'tools.useTool': 'Use a tool',
+  'tools.useToolNote': 'The next reply calls one of the tools (you still confirm the call)',
   'tools.confirmTitle': 'The model wants to run {name}',
   'tools.run': 'Run',
   'tools.allowInConversation': 'Allow in this conversation',

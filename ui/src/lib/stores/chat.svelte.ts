@@ -126,6 +126,8 @@ type Mode =
 export interface SendOptions {
   speak?: boolean | null;
   transcriber?: string | null;
+  /** The reply must call one of the tools (`tool_choice: "required"`). */
+  requireTool?: boolean;
   /** Called when the shell has stored the message (`started`). */
   onStored?: () => void;
 }
@@ -231,9 +233,9 @@ export class ChatStore {
   send(text: string, images: number[] = [], options: SendOptions = {}): Promise<Message | null> {
     const conversation = this.conversation;
     if (!conversation) return Promise.resolve(null);
-    const { speak = null, transcriber = null, onStored } = options;
+    const { speak = null, transcriber = null, requireTool = false, onStored } = options;
     return this.run(conversation.id, { kind: 'send', images, onStored }, (onEvent) =>
-      this.ipc.sendMessage(conversation.id, text, images, onEvent, speak, transcriber),
+      this.ipc.sendMessage(conversation.id, text, images, onEvent, speak, transcriber, requireTool),
     );
   }
 

@@ -219,7 +219,7 @@ describe('the streaming reply', () => {
     const chat = new ChatStore(ipc, { onError }, manualFrames());
     await chat.open(1);
     const sent = chat.send('', [6], { transcriber: 'gemma-4-e2b-it' });
-    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [6], expect.any(Function), null, 'gemma-4-e2b-it');
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [6], expect.any(Function), null, 'gemma-4-e2b-it', false);
     emit({ event: 'transcribing', model: 'Gemma 4 E2B' });
     expect([chat.phase, chat.transcribingWith]).toEqual(['transcribing', 'Gemma 4 E2B']);
     void chat.stop();
@@ -300,7 +300,7 @@ describe('the streaming reply', () => {
     const chat = new ChatStore(ipc, { onImagesSent: (ids) => attachments.sent(ids) }, manualFrames());
     await chat.open(1);
     void chat.send('', attachments.ids);
-    expect(ipc.sendMessage, 'no text is needed beside images').toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null, null);
+    expect(ipc.sendMessage, 'no text is needed beside images').toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null, null, false);
     expect(attachments.ids, 'still shown until the shell has stored the message').toEqual([4, 2]);
 
     const stored = [attachment(4, user.id, 'cat.png'), attachment(2, user.id, null)];

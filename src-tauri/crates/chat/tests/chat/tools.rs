@@ -72,7 +72,7 @@ async fn send_with_room(
         .send(conversation, text, &greedy(max_tokens), |event| {
             if let ChatEvent::ConfirmTool { call } = &event {
                 match decision {
-                    Some(decision) => answering.answer_tool_call(&call.id, decision).unwrap(),
+                    Some(decision) => drop(answering.answer_tool_call(&call.id, decision).unwrap()),
                     None => answering.stop(),
                 }
             }

@@ -171,7 +171,7 @@ describe('sound for a model that cannot hear', () => {
     const transcribe = find<HTMLButtonElement>('transcribe-with')!;
     expect(transcribe.textContent?.trim()).toBe('Send as text, written down by Gemma 4 E2B');
     transcribe.click();
-    expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'Answer briefly.', [6], expect.any(Function), null, 'gemma-4-e2b-it');
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'Answer briefly.', [6], expect.any(Function), null, 'gemma-4-e2b-it', false);
   });
 
   it('offers a switch to the model that hears, and the voice model to download', async () => {

@@ -3,7 +3,7 @@ import { flushSync, mount, unmount } from 'svelte';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { storesContext } from '../../context';
 import type { Ipc } from '../../ipc';
-import { appView, conversation, installedView, message, modelInfo, modelsOverview, pendingImage, storesOver } from '../../testing';
+import { appView, conversation, installedView, message, modelInfo, modelsOverview, pendingImage, settings, storesOver } from '../../testing';
 import type { ChatEvent, EngineStatus, InstalledView, RecordingProgress } from '../../types';
 import Composer from './Composer.svelte';
 
@@ -18,7 +18,10 @@ afterEach(() => {
 });
 
 /** The composer of an open conversation, over a shell whose replies never start unless `sendMessage` says. */
-async function composer(sendMessage: (...args: never[]) => Promise<unknown> = () => new Promise(() => {})) {
+async function composer(
+  sendMessage: (...args: never[]) => Promise<unknown> = () => new Promise(() => {}),
+  view: ReturnType<typeof appView> | null = null,
+) {
   const ipc = {
     openConversation: vi.fn(async (id: number) => ({ conversation: conversation(id), branch: [] })),
     sendMessage: vi.fn(sendMessage),
@@ -27,6 +30,7 @@ async function composer(sendMessage: (...args: never[]) => Promise<unknown> = ()
   } as unknown as Ipc;
   const stores = storesOver(ipc);
   const { attachments } = stores;
+  if (view) stores.app.state = view;
   await stores.chat.open(1);
   shown = mount(Composer, { target: document.body, context: storesContext(stores) });
   flushSync();
@@ -67,7 +71,7 @@ describe('the composer with images', () => {
     expect(send.disabled, 'images alone make a message').toBe(false);
     get('composer')!.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
     flushSync();
-    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null, null);
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [4, 2], expect.any(Function), null, null, false);
     expect(document.querySelectorAll('[data-testid=composer-image]'), 'still there until started').toHaveLength(2);
     expect(document.querySelector('[data-testid=remove-image]'), 'removing one now would not unsend it').toBeNull();
   });
@@ -110,7 +114,7 @@ describe('a send that fails', () => {
     const { get, ipc } = await composer(() => Promise.reject({ code: 'out_of_memory', message: 'Too little free memory.' }));
     const textarea = get<HTMLTextAreaElement>('composer')!;
     type(textarea, '  What is in this recording?');
-    expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What is in this recording?', [], expect.any(Function), null, null);
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What is in this recording?', [], expect.any(Function), null, null, false);
     await vi.waitFor(() => expect(textarea.value).toBe('  What is in this recording?'));
   });
 
@@ -181,7 +185,7 @@ describe('push-to-talk in the composer', () => {
     expect(get('recording-time')?.textContent).toContain('1.5 s');
     key('keyup', 'Space', false);
     await vi.waitFor(() => expect(ipc.finishRecording).toHaveBeenCalledTimes(1));
-    await vi.waitFor(() => expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What did I say?', [5], expect.any(Function), null, null));
+    await vi.waitFor(() => expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What did I say?', [5], expect.any(Function), null, null, false));
   });
 
   it('ignores the key without its modifier (typing a space) and cancels on Esc', async () => {
@@ -208,7 +212,7 @@ describe('push-to-talk in the composer', () => {
     await vi.waitFor(() => expect(ipc.startRecording).toHaveBeenCalledWith(expect.any(Function), 'gemma-4-e2b-it'));
     key('keyup', 'Space', false);
     await vi.waitFor(() =>
-      expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [5], expect.any(Function), null, 'gemma-4-e2b-it'),
+      expect(ipc.sendMessage).toHaveBeenCalledWith(1, '', [5], expect.any(Function), null, 'gemma-4-e2b-it', false),
     );
   });
 
@@ -223,3 +227,34 @@ describe('push-to-talk in the composer', () => {
     expect(document.activeElement).toBe(get('cannot-hear'));
   });
 });
+
+describe('the composer with tools', () => {
+  it('offers "Use a tool" only when tools are on, for the next send alone', async () => {
+    const off = await composer();
+    expect(off.get('use-tool'), 'tools are off in Settings').toBeNull();
+    clearAll();
+    let finish!: () => void;
+    const { get, ipc } = await composer(
+      () => new Promise<void>((resolve) => (finish = resolve)),
+      appView({ settings: settings({ tools_enabled: true }) }),
+    );
+    const toggle = get<HTMLButtonElement>('use-tool')!;
+    toggle.click();
+    flushSync();
+    expect(toggle.getAttribute('aria-pressed')).toBe('true');
+    const box = get<HTMLTextAreaElement>('composer')!;
+    box.value = 'What is 2 + 3?';
+    box.dispatchEvent(new Event('input', { bubbles: true }));
+    box.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    flushSync();
+    expect(ipc.sendMessage).toHaveBeenCalledWith(1, 'What is 2 + 3?', [], expect.any(Function), null, null, true);
+    expect(toggle.getAttribute('aria-pressed'), 'for that send alone').toBe('false');
+    finish();
+  });
+});
+
+function clearAll(): void {
+  if (shown) unmount(shown);
+  shown = null;
+  document.body.replaceChildren();
+}
