@@ -14,6 +14,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from test_app import use_sampling, wait_finished
+from test_composer import new_chat
 
 
 def projector():
@@ -39,12 +40,12 @@ def test_paste_pick_remove_send_view_and_restart(start_app, home, model):
     app = start_app("--model", model, "--mmproj", projector(), name="images", env=env)
     app.find("composer")
     app.wait(lambda: not app.visible("first-run"), 60, "the model given with --model did not skip the first run")
-    app.find("new-chat").click()
+    # The composer takes text once the new chat is open (clicked before, it is not focusable).
+    composer = new_chat(app)
 
     # Paste: the image is on the real X clipboard (xclip serves it until it is taken).
     clipboard = subprocess.Popen(["xclip", "-selection", "clipboard", "-t", "image/png", "-i", str(pasted)])
     try:
-        composer = app.find("composer")
         composer.click()
         composer.send_keys(Keys.CONTROL, "v")
         app.wait(lambda: len(thumbnails(app)) == 1, 30, "the pasted image gave no thumbnail")

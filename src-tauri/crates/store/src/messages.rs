@@ -122,11 +122,30 @@ impl Store {
         model: Option<&str>,
         now: Millis,
     ) -> Result<Message, StoreError> {
+        let reply = Row { role: Role::Assistant, content: "", status: MessageStatus::Streaming, model, tool: None };
+        self.add_after(conversation, parent, reply, now).await
+    }
+
+    /// Adds `row` after `parent` and shows its branch, in one transaction.
+    async fn add_after(
+        &self,
+        conversation: ConversationId,
+        parent: MessageId,
+        row: Row<'_>,
+        now: Millis,
+    ) -> Result<Message, StoreError> {
         let mut tx = self.begin_write().await?;
         check_live_conversation(&mut tx, conversation).await?;
         check_parent(&mut tx, conversation, parent).await?;
-        let status = MessageStatus::Streaming;
-        let id = insert_message(&mut tx, conversation, Some(parent), Role::Assistant, "", status, model, now).await?;
+        let Row { role, content, status, model, tool } = row;
+        let id = insert_message(&mut tx, conversation, Some(parent), role, content, status, model, now).await?;
+        if let Some(tool) = tool {
+            sqlx::query("UPDATE messages SET tool = ?2 WHERE id = ?1")
+                .bind(id)
+                .bind(tool_to_sql(tool))
+                .execute(&mut *tx)
+                .await?;
+        }
         show_new_leaf(&mut tx, conversation, id, "", now).await?;
         let message = fetch_message(&mut *tx, id).await?;
         tx.commit().await?;
@@ -189,20 +208,9 @@ impl Store {
         content: &str,
         now: Millis,
     ) -> Result<Message, StoreError> {
-        let mut tx = self.begin_write().await?;
-        check_live_conversation(&mut tx, conversation).await?;
-        check_parent(&mut tx, conversation, parent).await?;
-        let status = MessageStatus::Done;
-        let id = insert_message(&mut tx, conversation, Some(parent), Role::Tool, content, status, None, now).await?;
-        sqlx::query("UPDATE messages SET tool = ?2 WHERE id = ?1")
-            .bind(id)
-            .bind(tool_to_sql(&ToolPart::Result(result.clone())))
-            .execute(&mut *tx)
-            .await?;
-        show_new_leaf(&mut tx, conversation, id, "", now).await?;
-        let message = fetch_message(&mut *tx, id).await?;
-        tx.commit().await?;
-        Ok(message)
+        let tool = ToolPart::Result(result.clone());
+        let row = Row { role: Role::Tool, content, status: MessageStatus::Done, model: None, tool: Some(&tool) };
+        self.add_after(conversation, parent, row, now).await
     }
 
     #[allow(clippy::too_many_arguments)] // the columns a reply ends with, each named at the call site
@@ -433,6 +441,15 @@ pub(crate) async fn check_parent(
         ))),
         Some(_) => Ok(()),
     }
+}
+
+/// What a message added after another is ([`Store::add_after`]).
+struct Row<'a> {
+    role: Role,
+    content: &'a str,
+    status: MessageStatus,
+    model: Option<&'a str>,
+    tool: Option<&'a ToolPart>,
 }
 
 /// Inserts a message row and returns its id.
