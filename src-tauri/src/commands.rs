@@ -331,10 +331,24 @@ pub async fn edit_message<R: Runtime>(
 
 /// Stops the reply being written, and silences it.
 /// Answers the tool call waiting for the user (a `confirm_tool` event); a tool allowed always is
-/// kept in the settings.
+/// kept in the settings. A call that reads a file runs on the one the user picks in the native
+/// dialog (the window never names a path); none picked declines it.
 #[tauri::command]
-pub fn answer_tool_call(state: State<'_, AppState>, call_id: String, decision: ToolDecision) -> CommandResult<()> {
-    let tool = state.chat.answer_tool_call(&call_id, decision)?;
+pub async fn answer_tool_call<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    call_id: String,
+    decision: ToolDecision,
+) -> CommandResult<()> {
+    let mut file = None;
+    let mut decision = decision;
+    if decision != ToolDecision::Decline && state.chat.waiting_call_picks_file(&call_id) {
+        file = dialogs::open_any_file(&app, "Choose a text file for Gemma to read").await?;
+        if file.is_none() {
+            decision = ToolDecision::Decline;
+        }
+    }
+    let tool = state.chat.answer_tool_call(&call_id, decision, file)?;
     if decision == ToolDecision::AlwaysAllow {
         let mut settings = state.settings();
         if !settings.always_allowed_tools.contains(&tool) {

@@ -58,6 +58,15 @@ async fn open_with_title<R: Runtime>(
     on_main_thread(app, move || dialog.pick_file()).await
 }
 
+/// Asks for any one file, titled `title`.
+pub async fn open_any_file<R: Runtime>(app: &AppHandle<R>, title: &str) -> CommandResult<Option<PathBuf>> {
+    if let Some(file) = std::env::var_os(OPEN_FILE_ENV) {
+        return Ok(Some(file.into()));
+    }
+    let dialog = rfd::FileDialog::new().set_title(title);
+    on_main_thread(app, move || dialog.pick_file()).await
+}
+
 /// Asks for one or more images. Tests answer it with `GEMMA_DESK_DIALOG_OPEN_FILE`.
 pub async fn pick_images<R: Runtime>(app: &AppHandle<R>) -> CommandResult<Vec<PathBuf>> {
     if let Some(file) = std::env::var_os(OPEN_FILE_ENV) {

@@ -20,7 +20,8 @@ use ts_rs::TS;
 use crate::error::ChatError;
 use crate::now;
 use crate::tools::{
-    ConversationPermissions, MAX_TOOL_CALLS, MAX_TOOL_REPLIES, Tool, ToolDecision, ToolSettings, refusal, stored_calls,
+    ConversationPermissions, MAX_TOOL_CALLS, MAX_TOOL_REPLIES, Tool, ToolChoice, ToolDecision, ToolSettings, refusal,
+    stored_calls,
 };
 use crate::transcribe::{Transcriber, TranscriptionStop, with_transcript};
 
@@ -196,6 +197,8 @@ pub enum ChatEvent {
     ConfirmTool {
         /// The call.
         call: StoredToolCall,
+        /// The call runs on a file the user picks (given with the answer); asked every time.
+        picks_file: bool,
     },
     /// The result of a call, stored as a tool message after it.
     ToolResult {
@@ -573,13 +576,19 @@ impl Chat {
     }
 
     /// Answers the call `call_id` that waits for the user ([`ChatEvent::ConfirmTool`]) and
-    /// returns the name of its tool.
-    pub fn answer_tool_call(&self, call_id: &str, decision: ToolDecision) -> Result<String, ChatError> {
+    /// returns the name of its tool. A call that picks a file runs on `file`, which the user
+    /// chose; without one it is declined.
+    pub fn answer_tool_call(
+        &self,
+        call_id: &str,
+        decision: ToolDecision,
+        file: Option<PathBuf>,
+    ) -> Result<String, ChatError> {
         let mut waiting = lock(&self.confirmation);
         match waiting.take() {
             Some(Confirmation { call_id: id, tool, answer }) if id == call_id => {
                 // A turn stopped meanwhile no longer listens; the answer goes nowhere.
-                let _ = answer.send(decision);
+                let _ = answer.send((decision, file));
                 Ok(tool)
             }
             other => {
@@ -587,6 +596,13 @@ impl Chat {
                 Err(ChatError::NotFound(format!("no tool call {call_id} is waiting for an answer")))
             }
         }
+    }
+
+    /// Whether the call `call_id` waits for the user and runs on a file the user picks.
+    pub fn waiting_call_picks_file(&self, call_id: &str) -> bool {
+        lock(&self.confirmation).as_ref().is_some_and(|waiting| {
+            waiting.call_id == call_id && Tool::named(&waiting.tool).is_some_and(Tool::picks_file)
+        })
     }
 
     /// A handle that does [`Chat::stop`] from anywhere (a Ctrl-C handler).
@@ -627,9 +643,9 @@ impl Chat {
         let mut replied = self.reply_once(question, Some(new_user), sampling, tools.as_ref(), &mut sink).await?;
         let (mut calls_made, mut replies_with_calls) = (0, 0);
         loop {
-            let Replied::Calls { reply, calls, reasons } = replied else {
-                let Replied::Final(reply) = replied else { unreachable!() };
-                return Ok(reply);
+            let (reply, calls, reasons) = match replied {
+                Replied::Final(reply) => return Ok(reply),
+                Replied::Calls { reply, calls, reasons } => (reply, calls, reasons),
             };
             replies_with_calls += 1;
             let mut parent = reply.clone();
@@ -639,8 +655,8 @@ impl Chat {
                     None => {
                         calls_made += 1;
                         match self.permit(conversation, call, &mut sink).await {
-                            Some(true) => self.run_call(conversation, call).await,
-                            Some(false) => (ToolOutcome::Declined, "the user declined this call".to_owned()),
+                            Some(Permit::Run(file)) => self.run_call(conversation, call, file.as_deref()).await,
+                            Some(Permit::Decline) => (ToolOutcome::Declined, "the user declined this call".to_owned()),
                             None => {
                                 let result = self
                                     .tool_result(
@@ -680,13 +696,20 @@ impl Chat {
     /// The tools this turn's replies may call, as the loaded model writes calls.
     fn turn_tools(&self) -> Option<TurnTools> {
         let settings = self.tool_settings();
-        let required = self.require_next_call.swap(false, Ordering::Relaxed) || settings.require_call;
+        let required_now = self.require_next_call.swap(false, Ordering::Relaxed);
         if !settings.enabled {
             return None;
         }
         let syntax = self.tool_syntax();
         let declarations = Tool::declarations();
-        let grammar = required.then(|| syntax.forced_call_grammar(&declarations));
+        let forced: Vec<serde_json::Value> = match &settings.choice {
+            ToolChoice::Auto if !required_now => Vec::new(),
+            ToolChoice::Auto | ToolChoice::Required => declarations.clone(),
+            ToolChoice::Tool(name) => {
+                declarations.iter().filter(|tool| tool["function"]["name"] == name.as_str()).cloned().collect()
+            }
+        };
+        let grammar = (!forced.is_empty()).then(|| syntax.forced_call_grammar(&forced));
         Some(TurnTools { syntax, declarations, grammar })
     }
 
@@ -696,38 +719,49 @@ impl Chat {
     }
 
     /// Whether `call` may run: at once when its tool is allowed, else once the user says so;
-    /// `None` when the turn was stopped while it waited.
+    /// `None` when the turn was stopped while it waited. A tool that picks a file always asks,
+    /// and is declined without one.
     async fn permit(
         &self,
         conversation: ConversationId,
         call: &StoredToolCall,
         sink: &mut impl FnMut(ChatEvent),
-    ) -> Option<bool> {
-        if lock(&self.tools).always_allowed.contains(&call.name)
-            || lock(&self.allowed_here).allows(conversation, &call.name)
-        {
-            return Some(true);
+    ) -> Option<Permit> {
+        let picks_file = Tool::named(&call.name).is_some_and(Tool::picks_file);
+        let allowed = || {
+            lock(&self.tools).always_allowed.contains(&call.name)
+                || lock(&self.allowed_here).allows(conversation, &call.name)
+        };
+        if !picks_file && allowed() {
+            return Some(Permit::Run(None));
         }
         let (answer, answered) = tokio::sync::oneshot::channel();
         *lock(&self.confirmation) = Some(Confirmation { call_id: call.id.clone(), tool: call.name.clone(), answer });
-        sink(ChatEvent::ConfirmTool { call: call.clone() });
-        match answered.await.ok()? {
-            ToolDecision::Run => Some(true),
-            ToolDecision::AllowInConversation => {
-                lock(&self.allowed_here).allow(conversation, &call.name);
-                Some(true)
-            }
+        sink(ChatEvent::ConfirmTool { call: call.clone(), picks_file });
+        let (decision, file) = answered.await.ok()?;
+        match decision {
+            ToolDecision::Decline => return Some(Permit::Decline),
+            ToolDecision::Run => {}
+            ToolDecision::AllowInConversation => lock(&self.allowed_here).allow(conversation, &call.name),
             ToolDecision::AlwaysAllow => {
                 lock(&self.tools).always_allowed.insert(call.name.clone());
-                Some(true)
             }
-            ToolDecision::Decline => Some(false),
+        }
+        match (picks_file, file) {
+            (true, None) => Some(Permit::Decline),
+            (true, file) => Some(Permit::Run(file)),
+            (false, _) => Some(Permit::Run(None)),
         }
     }
 
-    async fn run_call(&self, conversation: ConversationId, call: &StoredToolCall) -> (ToolOutcome, String) {
+    async fn run_call(
+        &self,
+        conversation: ConversationId,
+        call: &StoredToolCall,
+        file: Option<&std::path::Path>,
+    ) -> (ToolOutcome, String) {
         let tool = Tool::named(&call.name).expect("refusal() answers calls of unknown tools");
-        match tool.run(&self.store, conversation, &call.arguments).await {
+        match tool.run(&self.store, conversation, &call.arguments, file).await {
             Ok(answer) => (ToolOutcome::Answered, answer),
             Err(error) => (ToolOutcome::Failed, format!("error: {error}")),
         }
@@ -895,11 +929,18 @@ struct TurnTools {
     grammar: Option<String>,
 }
 
-/// A call waiting for the user's word, and where the word goes.
+/// A call waiting for the user's word, and where the word (and the file picked) goes.
 struct Confirmation {
     call_id: String,
     tool: String,
-    answer: tokio::sync::oneshot::Sender<ToolDecision>,
+    answer: tokio::sync::oneshot::Sender<(ToolDecision, Option<PathBuf>)>,
+}
+
+/// What the user's word lets a call do.
+enum Permit {
+    /// Run, on the file picked when the tool needs one.
+    Run(Option<PathBuf>),
+    Decline,
 }
 
 /// How one reply of a turn ended.

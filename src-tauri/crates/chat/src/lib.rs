@@ -10,7 +10,10 @@ pub use chat::{
     ModelChoice, RequiredToolCall, StopHandle, check_clip, check_image, clip_attachment,
 };
 pub use error::ChatError;
-pub use tools::{MAX_TOOL_CALLS, MAX_TOOL_REPLIES, SEARCH_CONVERSATIONS, ToolDecision, ToolSettings};
+pub use tools::{
+    MAX_TEXT_FILE_BYTES, MAX_TEXT_FILE_CHARS, MAX_TOOL_CALLS, MAX_TOOL_REPLIES, READ_TEXT_FILE, SEARCH_CONVERSATIONS,
+    ToolChoice, ToolDecision, ToolSettings, tool_names,
+};
 pub use transcribe::{TRANSCRIPTION_CONTEXT, TRANSCRIPTION_INSTRUCTION, Transcriber, transcript_token_limit};
 
 mod chat;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use gemma_desk_chat::{
-    Chat, ChatError, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, ModelChoice, ToolDecision, ToolSettings,
-    Transcriber, check_clip, check_image, now,
+    Chat, ChatError, ChatEvent, CheckedAttachment, MAX_CLIPS, MAX_IMAGES, ModelChoice, ToolChoice, ToolDecision,
+    ToolSettings, Transcriber, check_clip, check_image, now, tool_names,
 };
 use gemma_desk_engine::{SamplingParams, StopReason};
 use gemma_desk_store::{
@@ -72,9 +72,10 @@ pub struct ChatArgs {
     #[arg(long)]
     speak: bool,
     /// Offer the model the built-in tools (date and time, an exact calculator, unit conversion,
-    /// a search of the stored conversations). Each call is shown and asked about on the terminal
-    /// before it runs: y (run it), n (do not), c (run this tool without asking for the rest of
-    /// the conversation), a (as c, said as "always"; the CLI keeps no settings).
+    /// a search of the stored conversations, a text file you name when it asks). Each call is
+    /// shown and asked about on the terminal before it runs: y (run it), n (do not), c (run this
+    /// tool without asking for the rest of the conversation), a (as c, said as "always"; the CLI
+    /// keeps no settings).
     #[arg(long)]
     tools: bool,
     /// A tool that runs without asking (repeat for several).
@@ -82,8 +83,11 @@ pub struct ChatArgs {
     allowed_tools: Vec<String>,
     /// Make the first reply of each turn call a tool (llama.cpp's grammar, what
     /// `tool_choice: "required"` does).
-    #[arg(long, requires = "tools")]
+    #[arg(long, requires = "tools", conflicts_with = "require_tool")]
     require_tool_call: bool,
+    /// Make the first reply of each turn call this tool.
+    #[arg(long, value_name = "NAME", requires = "tools")]
+    require_tool: Option<String>,
     /// Answer this prompt and exit (the reply on stdout, figures on stderr).
     prompt: Option<String>,
 }
@@ -140,10 +144,21 @@ pub fn run(args: ChatArgs) -> anyhow::Result<()> {
         None => None,
     };
     let chat = Chat::new(store, worker_command()?);
+    let names = tool_names();
+    if let Some(unknown) =
+        args.allowed_tools.iter().chain(&args.require_tool).find(|name| !names.contains(&name.as_str()))
+    {
+        bail!("there is no tool named {unknown:?}; the tools are {}", names.join(", "));
+    }
+    let tool_choice = match (&args.require_tool, args.require_tool_call) {
+        (Some(name), _) => ToolChoice::Tool(name.clone()),
+        (None, true) => ToolChoice::Required,
+        (None, false) => ToolChoice::Auto,
+    };
     chat.set_tools(ToolSettings {
         enabled: args.tools,
         always_allowed: args.allowed_tools.iter().cloned().collect(),
-        require_call: args.require_tool_call,
+        choice: tool_choice,
     });
     let info = runtime.block_on(chat.load_model(&choice, args.model.tuning()))?;
     // Nothing is written until the model has loaded: a bad model file leaves no new conversation
@@ -356,10 +371,10 @@ impl Session {
             }
             ChatEvent::Transcribing { model } => eprintln!("({model} is writing down what was said)"),
             ChatEvent::ToolCalls { .. } => println!(),
-            ChatEvent::ConfirmTool { call } => {
-                let decision = ask_about(&call);
+            ChatEvent::ConfirmTool { call, picks_file } => {
+                let (decision, file) = if picks_file { ask_for_file(&call) } else { (ask_about(&call), None) };
                 // The call waits for exactly this answer.
-                let _ = chat.answer_tool_call(&call.id, decision);
+                let _ = chat.answer_tool_call(&call.id, decision, file);
             }
             ChatEvent::ToolResult { message } => {
                 if let Some(ToolPart::Result(result)) = &message.tool {
@@ -502,6 +517,20 @@ fn ask_about(call: &StoredToolCall) -> ToolDecision {
             "a" | "always" => return ToolDecision::AlwaysAllow,
             _ => eprintln!("answer y, n, c or a"),
         }
+    }
+}
+
+/// Asks on the terminal for the file a call is to read; none (an empty line, stdin closed)
+/// declines it.
+fn ask_for_file(call: &StoredToolCall) -> (ToolDecision, Option<PathBuf>) {
+    let purpose = call.arguments.get("purpose").and_then(serde_json::Value::as_str).unwrap_or_default();
+    let why = if purpose.is_empty() { String::new() } else { format!(" ({})", one_line(purpose)) };
+    eprint!("\n{} wants to read a text file{why}. Which file? (a path; empty declines): ", call.name);
+    let mut answer = String::new();
+    match std::io::stdin().read_line(&mut answer) {
+        Ok(0) | Err(_) => (ToolDecision::Decline, None),
+        Ok(_) if answer.trim().is_empty() => (ToolDecision::Decline, None),
+        Ok(_) => (ToolDecision::Run, Some(PathBuf::from(answer.trim()))),
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::presets::{Preset, builtin_presets};
-use gemma_desk_chat::{EngineTuning, ModelChoice, ToolSettings};
+use gemma_desk_chat::{EngineTuning, ModelChoice, ToolChoice, ToolSettings};
 
 /// Longest system prompt a preset may hold, in characters.
 const MAX_PRESET_CHARS: usize = 20_000;
@@ -394,7 +394,7 @@ impl Settings {
         ToolSettings {
             enabled: self.tools_enabled,
             always_allowed: self.always_allowed_tools.iter().cloned().collect(),
-            require_call: false,
+            choice: ToolChoice::Auto,
         }
     }
 

@@ -199,7 +199,11 @@ export type ChatEvent = { "event": "transcribing",
   /**
    * The call.
    */
-  call: StoredToolCall, } | { "event": "tool_result",
+  call: StoredToolCall,
+  /**
+   * The call runs on a file the user picks (given with the answer); asked every time.
+   */
+  picks_file: boolean, } | { "event": "tool_result",
   /**
    * The tool message.
    */

@@ -146,6 +146,8 @@ export class ChatStore {
   transcribingWith = $state<string | null>(null);
   /** The tool call waiting for the user's word (answer it with `answerToolCall`). */
   toolCall = $state<StoredToolCall | null>(null);
+  /** The waiting call runs on a file the user picks (the shell asks for it with the answer). */
+  toolCallPicksFile = $state(false);
   /** The id of the reply being streamed, once 'started' has named it. */
   streamReplyId = $state<number | null>(null);
   /** The streamed text so far (flushed once per frame). */
@@ -367,6 +369,7 @@ export class ChatStore {
         break;
       case 'confirm_tool':
         this.toolCall = event.call;
+        this.toolCallPicksFile = event.picks_file;
         break;
       case 'tool_result':
         this.toolCall = null;

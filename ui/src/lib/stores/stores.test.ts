@@ -417,7 +417,7 @@ describe('a turn that calls tools', () => {
     expect(chat.textOf(called), 'the stored text, without the call').toBe('');
     expect(chat.branch.map((e) => e.message.tool?.kind ?? null)).toEqual([null, 'calls']);
 
-    emit({ event: 'confirm_tool', call });
+    emit({ event: 'confirm_tool', call, picks_file: false });
     expect(chat.toolCall).toEqual(call);
     await chat.answerToolCall('always_allow');
     expect(ipc.answerToolCall).toHaveBeenCalledWith('call_1', 'always_allow');
@@ -453,7 +453,7 @@ describe('a turn that calls tools', () => {
     void chat.send('hi');
     const reply = message(12, { role: 'assistant', status: 'streaming', content: '' });
     emit({ event: 'started', user, user_attachments: [], reply });
-    emit({ event: 'confirm_tool', call });
+    emit({ event: 'confirm_tool', call, picks_file: false });
     emit({ event: 'finished', reply: { ...reply, status: 'done' }, engine_died: null, stop_reason: 'cancelled', failure: null });
     expect(chat.toolCall).toBeNull();
   });

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use gemma_desk_chat::{Chat, ChatEvent, EngineTuning, ModelChoice, ToolDecision, ToolSettings};
+use gemma_desk_chat::{Chat, ChatEvent, EngineTuning, ModelChoice, ToolChoice, ToolDecision, ToolSettings};
 use gemma_desk_engine::StopReason;
 use gemma_desk_store::{Message, Role, ToolOutcome, ToolPart};
 use gemma_desk_testing::test_model_with_template;
@@ -31,6 +31,7 @@ pub fn tests() -> Vec<Trial> {
             gemma3_calls_in_a_tool_code_block_and_reads_the_output_in_a_user_turn,
         ),
         trial("without_tools_a_reply_is_never_parsed_for_calls", without_tools_a_reply_is_never_parsed_for_calls),
+        trial("a_file_is_read_only_when_the_user_picks_one", a_file_is_read_only_when_the_user_picks_one),
     ]
 }
 
@@ -43,7 +44,7 @@ async fn with_tools(template: &str, always_allowed: &[&str]) -> Fixture {
     fixture.chat.set_tools(ToolSettings {
         enabled: true,
         always_allowed: always_allowed.iter().map(|name| name.to_string()).collect(),
-        require_call: true,
+        choice: ToolChoice::Required,
     });
     fixture
 }
@@ -70,9 +71,9 @@ async fn send_with_room(
     let answering = Arc::clone(chat);
     let reply = chat
         .send(conversation, text, &greedy(max_tokens), |event| {
-            if let ChatEvent::ConfirmTool { call } = &event {
+            if let ChatEvent::ConfirmTool { call, .. } = &event {
                 match decision {
-                    Some(decision) => drop(answering.answer_tool_call(&call.id, decision).unwrap()),
+                    Some(decision) => drop(answering.answer_tool_call(&call.id, decision, None).unwrap()),
                     None => answering.stop(),
                 }
             }
@@ -233,4 +234,43 @@ async fn without_tools_a_reply_is_never_parsed_for_calls() {
     assert_eq!(confirmations(&events), 0);
     assert_eq!(reply.tool, None);
     assert_eq!(branch(&fixture, conversation.id).await.len(), 2);
+}
+
+async fn a_file_is_read_only_when_the_user_picks_one() {
+    let fixture = with_tools("gemma-4-tool-tokens", &[]).await;
+    // Allowed always, and still asked: picking the file is the user's word.
+    fixture.chat.set_tools(ToolSettings {
+        enabled: true,
+        always_allowed: ["read_text_file".to_owned()].into(),
+        choice: ToolChoice::Tool("read_text_file".into()),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "The secret word is heliotrope.").unwrap();
+    let conversation = fixture.conversation(None).await;
+    for file in [Some(notes), None] {
+        let answering = Arc::clone(&fixture.chat);
+        let mut asked = Vec::new();
+        fixture
+            .chat
+            .send(conversation.id, "What is in my notes?", &greedy(24), |event| {
+                if let ChatEvent::ConfirmTool { call, picks_file } = &event {
+                    asked.push((call.name.clone(), *picks_file));
+                    answering.answer_tool_call(&call.id, ToolDecision::Run, file.clone()).unwrap();
+                }
+            })
+            .await
+            .unwrap();
+        assert_eq!(asked, [("read_text_file".to_owned(), true)]);
+        let messages = branch(&fixture, conversation.id).await;
+        let result = messages.iter().rev().find(|message| message.role == Role::Tool).unwrap();
+        let Some(ToolPart::Result(outcome)) = &result.tool else { panic!("{result:?}") };
+        match file {
+            Some(_) => {
+                assert_eq!(outcome.outcome, ToolOutcome::Answered, "{}", result.content);
+                assert_eq!(result.content, "The user picked notes.txt:\n\nThe secret word is heliotrope.");
+            }
+            None => assert_eq!(outcome.outcome, ToolOutcome::Declined, "no file picked: {}", result.content),
+        }
+    }
 }

@@ -10,6 +10,7 @@ mod images;
 mod voice;
 mod projector;
 mod prompt;
+mod tools;
 mod worker;
 
 use std::path::PathBuf;

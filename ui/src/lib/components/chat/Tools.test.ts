@@ -71,7 +71,7 @@ describe('tool calls in the window', () => {
     emit({ event: 'started', user: question, user_attachments: [], reply: message(2, { role: 'assistant', status: 'streaming', content: '' }) });
     emit({ event: 'tool_calls', reply: called });
     expect(find('tool-confirmation')).toBeNull();
-    emit({ event: 'confirm_tool', call });
+    emit({ event: 'confirm_tool', call, picks_file: false });
     const card = find('tool-confirmation')!;
     expect(card.dataset.tool).toBe('calculator');
     expect(JSON.parse(find('tool-arguments')!.textContent!)).toEqual(call.arguments);
@@ -80,5 +80,21 @@ describe('tool calls in the window', () => {
     flushSync();
     expect(ipc.answerToolCall).toHaveBeenCalledWith('call_1', 'allow_in_conversation');
     expect(find('tool-confirmation'), 'gone once answered').toBeNull();
+  });
+});
+
+describe('a call that reads a file', () => {
+  it('asks the user to choose the file, not to run a path', async () => {
+    const { ipc, stores, emit } = await chatView([]);
+    void stores.chat.send('Summarise my notes');
+    emit({ event: 'started', user: question, user_attachments: [], reply: message(2, { role: 'assistant', status: 'streaming', content: '' }) });
+    const reading = { id: 'call_1', name: 'read_text_file', arguments: { purpose: 'Your notes, to summarise them' } };
+    emit({ event: 'confirm_tool', call: reading, picks_file: true });
+    expect(find('tool-purpose')!.textContent).toBe('Your notes, to summarise them');
+    expect(find('tool-run'), 'no plain Run: the file is the answer').toBeNull();
+    expect(find('tool-allow-always')).toBeNull();
+    find('tool-pick-file')!.click();
+    flushSync();
+    expect(ipc.answerToolCall).toHaveBeenCalledWith('call_1', 'run');
   });
 });
