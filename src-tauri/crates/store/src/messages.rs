@@ -122,7 +122,7 @@ impl Store {
         model: Option<&str>,
         now: Millis,
     ) -> Result<Message, StoreError> {
-        let reply = Row { role: Role::Assistant, content: "", status: MessageStatus::Streaming, model, tool: None };
+        let reply = NewRow { role: Role::Assistant, content: "", status: MessageStatus::Streaming, model, tool: None };
         self.add_after(conversation, parent, reply, now).await
     }
 
@@ -131,13 +131,13 @@ impl Store {
         &self,
         conversation: ConversationId,
         parent: MessageId,
-        row: Row<'_>,
+        row: NewRow<'_>,
         now: Millis,
     ) -> Result<Message, StoreError> {
         let mut tx = self.begin_write().await?;
         check_live_conversation(&mut tx, conversation).await?;
         check_parent(&mut tx, conversation, parent).await?;
-        let Row { role, content, status, model, tool } = row;
+        let NewRow { role, content, status, model, tool } = row;
         let id = insert_message(&mut tx, conversation, Some(parent), role, content, status, model, now).await?;
         if let Some(tool) = tool {
             sqlx::query("UPDATE messages SET tool = ?2 WHERE id = ?1")
@@ -209,7 +209,7 @@ impl Store {
         now: Millis,
     ) -> Result<Message, StoreError> {
         let tool = ToolPart::Result(result.clone());
-        let row = Row { role: Role::Tool, content, status: MessageStatus::Done, model: None, tool: Some(&tool) };
+        let row = NewRow { role: Role::Tool, content, status: MessageStatus::Done, model: None, tool: Some(&tool) };
         self.add_after(conversation, parent, row, now).await
     }
 
@@ -444,7 +444,7 @@ pub(crate) async fn check_parent(
 }
 
 /// What a message added after another is ([`Store::add_after`]).
-struct Row<'a> {
+struct NewRow<'a> {
     role: Role,
     content: &'a str,
     status: MessageStatus,
